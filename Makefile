@@ -1,0 +1,44 @@
+# Everything starts from a fresh machine: each target makes its own virtualenv,
+# installs from PyPI by package name, builds the compiled core in place, then runs.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+TOOLS  := .cache/bin/kubectl
+PYX    := $(wildcard csrc/*/*.pyx csrc/*/*.pxd csrc/*/*.pxi)
+PROTOS := $(wildcard pykube_plane/store/etcdpb/*.proto)
+
+.PHONY: all build up test bench tools clean
+
+all: build
+
+$(STAMP): pyproject.toml setup.py
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $@
+
+# Rebuild the extensions (and generated protobuf modules) when their sources change.
+$(VENV)/.built: $(STAMP) $(PYX) $(PROTOS) setup.py
+	$(PY) setup.py -q build_ext --inplace -j 2
+	@if [ -x scripts/gen_protos.py ] || [ -f scripts/gen_protos.py ]; then $(PY) scripts/gen_protos.py; fi
+	touch $@
+
+build: $(VENV)/.built
+
+$(TOOLS): scripts/fetch_tools.py $(STAMP)
+	$(PY) scripts/fetch_tools.py
+
+tools: $(TOOLS)
+
+up: build
+	$(VENV)/bin/kplane up
+
+test: build tools
+	$(PY) -m pytest -q -p no:cacheprovider tests
+
+bench: build tools
+	$(PY) -m pytest -q -p no:cacheprovider benchmarks --benchmark-only --benchmark-json=benchmarks/results/pytest-benchmark.json
+
+clean:
+	rm -rf build $(VENV) .cache pykube_plane/*.so csrc/*/*.c
