@@ -1,0 +1,1 @@
+"""The `kplane` command."""
