@@ -33,9 +33,9 @@ Recovery rules (`WAL.open`):
   (Resynchronising looks at every offset after the damage, so a length field that was itself hit
   cannot hide the records behind it.)
 
-Replay (`WAL.read_all`): the last hard state; the last snapshot mark; entries after that mark,
-where an entry whose index was already seen replaces that entry and everything after it (Raft
-truncating a conflicting suffix). Each new segment starts by repeating the current hard state
+Replay (`WAL.read_all`): the last hard state; the last snapshot mark; entries after that mark
+(or after an older snapshot's index, on request), where an entry whose index was already seen
+replaces that entry and everything after it (Raft truncating a conflicting suffix). Each new segment starts by repeating the current hard state
 and snapshot mark, so `release_before` can delete whole old segments without losing either.
 
 Durability and group commit: `save` encodes its records at once on the event loop, into a shared
@@ -188,8 +188,9 @@ def _next_valid_record(buf: bytes, view: memoryview, damaged_at: int) -> int | N
 class _Replay:
     """Folds records, in log order, into what `read_all` returns.
 
-    Invariant: `entries` is contiguous (entries[i].index == entries[0].index + i) and every
-    index in it is above `mark.index`.
+    Invariant: `entries` is contiguous (entries[i].index == entries[0].index + i). Entries at or
+    below the snapshot mark are kept while their segments exist, so a caller whose newest
+    snapshot file is unreadable can start from an older one (`read_all(after_index=...)`).
     """
 
     __slots__ = ("hard_state", "mark", "entries", "last_entry_index")
@@ -203,7 +204,7 @@ class _Replay:
     def entry(self, entry: Entry, where: str) -> None:
         self.last_entry_index = entry.index
         if self.mark is not None and entry.index <= self.mark.index:
-            return  # already inside the snapshot
+            return  # saves refuse these; a snapshot already holds that position
         entries = self.entries
         if entries:
             first = entries[0].index
@@ -217,13 +218,12 @@ class _Replay:
 
     def snapshot_mark(self, mark: SnapshotMark) -> None:
         self.mark = mark
-        entries = self.entries
-        if entries and entries[0].index <= mark.index:
-            del entries[:mark.index - entries[0].index + 1]
+        if self.entries and self.entries[-1].index < mark.index:
+            self.entries.clear()  # the snapshot jumped past the log; it restarts after the mark
 
     def finish(self) -> tuple[HardState, list[Entry], SnapshotMark | None]:
         after = self.mark.index if self.mark is not None else 0
-        if self.entries and self.entries[0].index != after + 1:
+        if self.entries and self.entries[0].index > after + 1:
             raise WALCorruptError(
                 f"wal: entries start at {self.entries[0].index} but the latest snapshot covers "
                 f"only up to {after}: entries are missing")
@@ -562,9 +562,22 @@ class WAL:
             raise
         return cls(files, executor, recovered, fsync, stats)
 
-    def read_all(self) -> tuple[HardState, list[Entry], SnapshotMark | None]:
-        """What recovery found: last hard state, entries after the last snapshot mark, that mark."""
-        return self._recovered
+    def read_all(self, after_index: int | None = None,
+                 ) -> tuple[HardState, list[Entry], SnapshotMark | None]:
+        """What recovery found: last hard state, entries after the last snapshot mark, that mark.
+
+        `after_index` asks for the entries after another position instead: the index of the
+        snapshot the caller actually loaded, when that is older than the last mark (its newest
+        snapshot file was unreadable). WALError if segments holding them were released.
+        """
+        hard_state, entries, mark = self._recovered
+        mark_index = mark.index if mark is not None else 0
+        after = mark_index if after_index is None else after_index
+        first = entries[0].index if entries else mark_index + 1
+        if after + 1 < first:
+            raise WALError(f"wal: entries after index {after} are no longer in the log (it "
+                           f"holds entries from {first}); start from a newer snapshot")
+        return hard_state, entries[max(after + 1 - first, 0):], mark
 
     async def save(self, entries: Sequence[Entry], hard_state: HardState | None = None,
                    must_sync: bool = True) -> None:

@@ -197,6 +197,27 @@ async def test_entries_at_or_below_the_latest_mark_are_not_returned(tmp_path):
     assert [e.index for e in entries] == [8, 9, 10]
 
 
+async def test_entries_after_an_older_snapshot_on_request(tmp_path):
+    # the store's pattern: release only up to the previous snapshot, so if the newest snapshot
+    # file is unreadable the older one plus the WAL still rebuild the state
+    wal = await WAL.open(tmp_path, segment_bytes=200)
+    for i in range(1, 41):
+        await wal.save([Entry(1, i, payload(i))])
+        if i in (10, 30):
+            await wal.save_snapshot_mark(SnapshotMark(i, 1))
+    await wal.release_before(10)
+    await wal.close()
+    assert segments(tmp_path)[0].name != segment_name(0, 0)
+    wal = await WAL.open(tmp_path)
+    assert [e.index for e in wal.read_all()[1]] == list(range(31, 41))
+    assert [e.index for e in wal.read_all(after_index=10)[1]] == list(range(11, 41))
+    assert [e.index for e in wal.read_all(after_index=35)[1]] == list(range(36, 41))
+    assert wal.read_all(after_index=40)[1] == []
+    with pytest.raises(WALError, match="entries after index 2 are no longer in the log"):
+        wal.read_all(after_index=2)
+    await wal.close()
+
+
 async def test_a_mark_beyond_the_log_then_entries_after_it(tmp_path):
     # a follower receiving a snapshot: mark first, then entries that continue from it
     wal = await WAL.open(tmp_path)
