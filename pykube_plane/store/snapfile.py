@@ -49,7 +49,9 @@ def _fsync_dir(directory: Path) -> None:
 def write_snapshot(dir: str | Path, index: int, term: int, data: bytes) -> Path:
     """Write a snapshot at index/term atomically; returns the final path."""
     directory = Path(dir)
-    directory.mkdir(parents=True, exist_ok=True)
+    if not directory.is_dir():
+        directory.mkdir(parents=True)
+        _fsync_dir(directory.parent)  # the new directory's own entry must survive a crash too
     fields = _HEADER_FIELDS.pack(_MAGIC, index, term, len(data))
     crc = zlib.crc32(data, zlib.crc32(fields))
     final = directory / snapshot_name(index, term)

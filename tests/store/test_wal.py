@@ -14,7 +14,7 @@ import struct
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pykube_plane.store.wal import (
@@ -272,7 +272,7 @@ def operations(draw):
     return ops
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, deadline=None)
 @given(ops=operations(), segment_bytes=st.sampled_from([64, 200, 1 << 20]))
 def test_any_operation_sequence_reads_back_as_the_model(tmp_path_factory, ops, segment_bytes):
     directory = tmp_path_factory.mktemp("wal")
