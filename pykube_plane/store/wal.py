@@ -255,8 +255,8 @@ class _Batch:
     waiters: list[asyncio.Future] = field(default_factory=list)
 
 
-def _sync_data(fd: int) -> None:
-    os.fdatasync(fd) if hasattr(os, "fdatasync") else os.fsync(fd)
+# fdatasync skips the inode timestamps but still flushes the size a write changed.
+_sync_data = getattr(os, "fdatasync", os.fsync)
 
 
 def _write_all(fd: int, data: bytes | bytearray) -> None:
