@@ -267,6 +267,11 @@ class InvalidRequestError(StoreError):
     message = "etcdserver: invalid request"
 
 
+class KeyNotFoundError(StoreError):
+    """A put with ignore_value / ignore_lease on a key that does not exist."""
+    message = "etcdserver: key not found"
+
+
 class StoreClosedError(StoreError):
     message = "etcdserver: server stopped"
 

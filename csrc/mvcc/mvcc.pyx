@@ -1,0 +1,1078 @@
+# cython: language_level=3
+"""pykube_plane._mvcc: etcd's MVCC store (server/storage/mvcc), compiled, with no I/O and no clock.
+
+Revisions. Every write request (a put, a delete that deletes something, a txn that changes
+something) takes the next *main* revision; the changes inside it are numbered by *sub*
+revision 0, 1, ... An empty store is at revision 1, so the first write is revision 2.
+
+Records. Per key the table keeps the records of its retained revisions, oldest first; a
+tombstone (a record with version 0) closes a generation of the key (etcd key_index.go keeps the
+same facts as a list of generations). etcd's example, put(1.0); put(2.0); tombstone(3.0);
+put(4.0); tombstone(5.0) on "foo":
+
+    records: 1.0  2.0  3.0(t)  4.0  5.0(t)     (generations {1.0 2.0 3.0(t)} {4.0 5.0(t)} {})
+
+The key's value at revision r is its latest record with main <= r, unless that is a tombstone.
+compact(r) keeps, per key, the latest record <= r and everything after it; a tombstone is kept
+only if it is exactly at r (so the history from r on is complete), and a key left with no
+record leaves the table:
+
+    compact(2): 2.0  3.0(t)  4.0  5.0(t)
+    compact(4): 4.0  5.0(t)
+    compact(5): 5.0(t)
+    compact(6): -                               (the key is gone)
+
+Txn semantics (etcd's apply path, txn.go):
+1. the request is validated first (checkTxnRequest + checkIntervals: empty keys, a value or
+   lease given with ignore_value / ignore_lease, a key put twice or put and deleted on one path);
+2. every compare along the taken path, nested txns included, is evaluated on the state before
+   the txn (compareToPath);
+3. the taken path is checked before any write (checkTxn: future / compacted range revisions,
+   ignore_value / ignore_lease on a missing key), so a txn never half-applies;
+4. the ops run in order under one main revision with sub revisions 0, 1, ...; reads in the txn
+   see its earlier writes. A txn that changes nothing takes no revision.
+
+tests/store/mvcc_model.py is the plain-Python reference of this module: the property tests
+demand identical results, events, dumps and hashes from both.
+"""
+
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
+from libc.stdint cimport INT64_MAX, INT64_MIN, uint8_t
+from libc.stdlib cimport qsort
+
+from zlib import crc32 as _crc32
+
+from pykube_plane.store.kv import (
+    RESULT_EQUAL, RESULT_GREATER, RESULT_LESS, RESULT_NOT_EQUAL, TARGET_CREATE, TARGET_LEASE,
+    TARGET_MOD, TARGET_VALUE, TARGET_VERSION, CompactedError, DeleteOp, FutureRevisionError,
+    InvalidRequestError, KeyNotFoundError, PutOp, RangeOp, StoreError, TxnOp,
+)
+
+include "objects.pxi"
+include "key_table.pxi"
+include "watch_index.pxi"
+
+ERR_EMPTY_KEY = "etcdserver: key is not provided"
+ERR_VALUE_PROVIDED = "etcdserver: value is provided"
+ERR_LEASE_PROVIDED = "etcdserver: lease is provided"
+ERR_DUPLICATE_KEY = "etcdserver: duplicate key given in txn request"
+ERR_DUPLICATE_WATCH = "etcdserver: mvcc: duplicate watch ID provided"
+ERR_CORRUPT_DUMP = "etcdserver: mvcc: corrupt snapshot data"
+
+cdef enum:
+    TARGET_CODE_VERSION = 0
+    TARGET_CODE_CREATE = 1
+    TARGET_CODE_MOD = 2
+    TARGET_CODE_VALUE = 3
+    TARGET_CODE_LEASE = 4
+    RESULT_CODE_EQUAL = 0
+    RESULT_CODE_NOT_EQUAL = 1
+    RESULT_CODE_LESS = 2
+    RESULT_CODE_GREATER = 3
+
+cdef dict TARGET_CODES = {TARGET_VERSION: TARGET_CODE_VERSION, TARGET_CREATE: TARGET_CODE_CREATE,
+                          TARGET_MOD: TARGET_CODE_MOD, TARGET_VALUE: TARGET_CODE_VALUE,
+                          TARGET_LEASE: TARGET_CODE_LEASE}
+cdef dict RESULT_CODES = {RESULT_EQUAL: RESULT_CODE_EQUAL, RESULT_NOT_EQUAL: RESULT_CODE_NOT_EQUAL,
+                          RESULT_LESS: RESULT_CODE_LESS, RESULT_GREATER: RESULT_CODE_GREATER}
+
+# The dump format (little endian), shared with the model:
+#   magic, revision (i64), compact_revision (i64), key count (u64);
+#   per key in key order: key length (u32), key, record count (u32), then per record, oldest
+#   first: main (i64), sub (u32), value length (u32), create_revision, version, lease (i64
+#   each), value;  finally a CRC-32 (zlib's) of everything before it.
+DUMP_MAGIC = b"PKMVCC01"
+cdef const char *DUMP_MAGIC_TEXT = b"PKMVCC01"
+cdef enum:
+    DUMP_HEAD_SIZE = 32
+    DUMP_RECORD_SIZE = 40
+    DUMP_CRC_SIZE = 4
+    CRC_BUFFER_SIZE = 65536
+
+
+# ----------------------------------------------------------------------------------- encoding
+
+cdef inline void put_u32(char *p, uint32_t v) noexcept nogil:
+    cdef int i
+    for i in range(4):
+        p[i] = <char>((v >> (8 * i)) & 0xFF)
+
+
+cdef inline void put_i64(char *p, int64_t v) noexcept nogil:
+    cdef uint64_t u = <uint64_t>v
+    cdef int i
+    for i in range(8):
+        p[i] = <char>((u >> (8 * i)) & 0xFF)
+
+
+cdef inline uint32_t get_u32(const char *p) noexcept nogil:
+    cdef uint32_t v = 0
+    cdef int i
+    for i in range(4):
+        v |= (<uint32_t><uint8_t>p[i]) << (8 * i)
+    return v
+
+
+cdef inline int64_t get_i64(const char *p) noexcept nogil:
+    cdef uint64_t v = 0
+    cdef int i
+    for i in range(8):
+        v |= (<uint64_t><uint8_t>p[i]) << (8 * i)
+    return <int64_t>v
+
+
+cdef inline void put_record(char *p, RevisionRecord *rec) noexcept nogil:
+    put_i64(p, rec.main)
+    put_u32(p + 8, rec.sub)
+    put_u32(p + 12, rec.value_len)
+    put_i64(p + 16, rec.create_revision)
+    put_i64(p + 24, rec.version)
+    put_i64(p + 32, rec.lease)
+
+
+# A CRC-32 fed in pieces: small pieces are batched so zlib is called once per 64 KiB.
+cdef struct CrcStream:
+    char *buffer
+    size_t used
+    uint32_t crc
+
+
+cdef int crc_flush(CrcStream *stream) except -1:
+    if stream.used:
+        stream.crc = _crc32(PyBytes_FromStringAndSize(stream.buffer, stream.used), stream.crc)
+        stream.used = 0
+    return 0
+
+
+cdef int crc_feed(CrcStream *stream, const char *p, size_t n) except -1:
+    if stream.used + n > CRC_BUFFER_SIZE:
+        crc_flush(stream)
+        if n > CRC_BUFFER_SIZE:
+            stream.crc = _crc32(PyBytes_FromStringAndSize(p, n), stream.crc)
+            return 0
+    memcpy(stream.buffer + stream.used, p, n)
+    stream.used += n
+    return 0
+
+
+cdef int log_order(const void *a, const void *b) noexcept nogil:
+    cdef const LogEntry *x = <const LogEntry*>a
+    cdef const LogEntry *y = <const LogEntry*>b
+    if x.main != y.main:
+        return -1 if x.main < y.main else 1
+    return (x.sub > y.sub) - (x.sub < y.sub)
+
+
+# ----------------------------------------------------------------------------------- validation
+
+cdef inline bint is_open_end(bytes range_end) noexcept:
+    """range_end b"\\0": every key from `key` on."""
+    return len(range_end) == 1 and (<const char*>range_end)[0] == 0
+
+
+cdef bint in_range(const char *k, size_t k_len, bytes key, bytes range_end) noexcept:
+    cdef Py_ssize_t end_len = len(range_end)
+    if end_len == 0:
+        return compare_bytes(k, k_len, key, len(key)) == 0
+    if compare_bytes(k, k_len, key, len(key)) < 0:
+        return False
+    return is_open_end(range_end) or compare_bytes(k, k_len, range_end, end_len) < 0
+
+
+cdef inline void check_key(bytes key) except *:
+    if not key:
+        raise InvalidRequestError(ERR_EMPTY_KEY)
+
+
+cdef void validate_op(object op) except *:
+    """etcd's checkRequestOp / checkTxnRequest, recursively."""
+    kind = type(op)
+    if kind is PutOp:
+        check_key(op.key)
+        if op.ignore_value and op.value:
+            raise InvalidRequestError(ERR_VALUE_PROVIDED)
+        if op.ignore_lease and op.lease:
+            raise InvalidRequestError(ERR_LEASE_PROVIDED)
+    elif kind is RangeOp or kind is DeleteOp:
+        check_key(op.key)
+    elif kind is TxnOp:
+        validate_txn(op.compare, op.success, op.failure)
+    else:
+        raise InvalidRequestError()
+
+
+cdef void validate_txn(object compare, object success, object failure) except *:
+    for c in compare:
+        check_key(c.key)
+        target = TARGET_CODES.get(c.target)
+        if target is None or c.result not in RESULT_CODES:
+            raise InvalidRequestError()
+        if target == TARGET_CODE_VALUE:
+            if type(c.operand) is not bytes:
+                raise InvalidRequestError()
+        elif not isinstance(c.operand, int) or not (INT64_MIN <= c.operand <= INT64_MAX):
+            raise InvalidRequestError()
+    for op in success:
+        validate_op(op)
+    for op in failure:
+        validate_op(op)
+
+
+cdef tuple check_intervals(list ops):
+    """etcd's checkIntervals: no key is put twice, or put and deleted, on one path of a txn.
+
+    Returns (keys put, ranges deleted) by `ops`, for the enclosing level's check.
+    """
+    cdef list deletes = [(op.key, op.range_end) for op in ops if type(op) is DeleteOp]
+    cdef set puts = set()
+    cdef list nested_deletes = []
+    for op in ops:
+        if type(op) is not TxnOp:
+            continue
+        puts_then, deletes_then = check_intervals(list(op.success))
+        puts_else, deletes_else = check_intervals(list(op.failure))
+        for k in puts_then:
+            if k in puts or deleted_by(k, deletes):
+                raise InvalidRequestError(ERR_DUPLICATE_KEY)
+            puts.add(k)
+        for k in puts_else:
+            # then and else exclude each other: a key both branches put is no conflict
+            if (k in puts and k not in puts_then) or deleted_by(k, deletes):
+                raise InvalidRequestError(ERR_DUPLICATE_KEY)
+            puts.add(k)
+        nested_deletes += deletes_then
+        nested_deletes += deletes_else
+    deletes += nested_deletes
+    for op in ops:
+        if type(op) is PutOp:
+            if op.key in puts or deleted_by(op.key, deletes):
+                raise InvalidRequestError(ERR_DUPLICATE_KEY)
+            puts.add(op.key)
+    return puts, deletes
+
+
+cdef bint deleted_by(bytes k, list deletes) except -1:
+    for key, range_end in deletes:
+        if in_range(k, len(k), key, range_end):
+            return True
+    return False
+
+
+cdef inline void check_branch(list ops) except *:
+    # one op (the usual Kubernetes txn) cannot conflict with itself
+    if len(ops) > 1 or (len(ops) == 1 and type(ops[0]) is TxnOp):
+        check_intervals(ops)
+
+
+cdef inline list as_list(object ops):
+    return ops if type(ops) is list else list(ops)
+
+
+cdef inline bint result_holds(int result, int order) noexcept:
+    if result == RESULT_CODE_EQUAL:
+        return order == 0
+    if result == RESULT_CODE_NOT_EQUAL:
+        return order != 0
+    if result == RESULT_CODE_LESS:
+        return order < 0
+    return order > 0
+
+
+cdef bint compare_record(RevisionRecord *rec, int target, int result, object operand) except -1:
+    """Compare one record (NULL: a missing key, all zero) with a Compare's operand."""
+    cdef int64_t left, right
+    cdef bytes expected
+    if target == TARGET_CODE_VALUE:
+        if rec == NULL:
+            return False  # a missing key has no value to compare
+        expected = <bytes>operand
+        return result_holds(result, compare_bytes(rec.value, rec.value_len,
+                                                  expected, len(expected)))
+    if rec == NULL:
+        left = 0
+    elif target == TARGET_CODE_VERSION:
+        left = rec.version
+    elif target == TARGET_CODE_CREATE:
+        left = rec.create_revision
+    elif target == TARGET_CODE_MOD:
+        left = rec.main
+    else:
+        left = rec.lease
+    right = operand
+    return result_holds(result, (left > right) - (left < right))
+
+
+# ----------------------------------------------------------------------------------- the store
+
+cdef class MVCC:
+    """etcd's MVCC key-value store. See the module docstring for revisions, records and txns."""
+
+    def __cinit__(self):
+        self.table = KeyTable()
+        self.revision = 1
+        self.compact_revision = 0
+        self.log_cap = 1024
+        self.log = <LogEntry*>malloc(self.log_cap * sizeof(LogEntry))
+        if self.log == NULL:
+            raise MemoryError()
+        self.early_events = []
+        self.leases = {}
+
+    def __dealloc__(self):
+        free(self.log)
+
+    # ------------------------------------------------------------------------------ records
+
+    cdef RevisionRecord *latest(self, int32_t key_id) noexcept:
+        """The key's current record, NULL if the key does not exist now."""
+        cdef KeyEntry *entry = self.table.entries[key_id]
+        if entry.nrevs == 0:
+            return NULL
+        cdef RevisionRecord *rec = &entry_records(entry)[entry.nrevs - 1]
+        return NULL if rec.version == 0 else rec
+
+    cdef RevisionRecord *record_at(self, int32_t key_id, int64_t at) noexcept:
+        """The record holding the key's value at revision `at`, NULL if it did not exist then."""
+        cdef KeyEntry *entry = self.table.entries[key_id]
+        cdef RevisionRecord *records = entry_records(entry)
+        cdef Py_ssize_t lo, hi, mid
+        cdef RevisionRecord *rec
+        if entry.nrevs == 0:
+            return NULL
+        if records[entry.nrevs - 1].main <= at:
+            rec = &records[entry.nrevs - 1]
+        else:
+            lo = 0
+            hi = entry.nrevs  # find the first record after `at`
+            while lo < hi:
+                mid = (lo + hi) >> 1
+                if records[mid].main <= at:
+                    lo = mid + 1
+                else:
+                    hi = mid
+            if lo == 0:
+                return NULL
+            rec = &records[lo - 1]
+        return NULL if rec.version == 0 else rec
+
+    cdef int64_t view_revision(self) noexcept:
+        """The revision reads see: a txn that already wrote sees its own next revision."""
+        return self.revision + 1 if self.changes else self.revision
+
+    cdef RevisionRecord *append_record(self, int32_t key_id) except NULL:
+        cdef KeyEntry *entry = self.table.entries[key_id]
+        if entry.nrevs == entry.cap:
+            self.table.reserve_records(key_id, entry.nrevs + 1)
+            entry = self.table.entries[key_id]
+        entry.nrevs += 1
+        self.n_records += 1
+        return &entry_records(entry)[entry.nrevs - 1]
+
+    cdef int log_append(self, int64_t main, uint32_t sub, int32_t key_id) except -1:
+        cdef LogEntry *grown
+        if self.log_len == self.log_cap:
+            grown = <LogEntry*>realloc(self.log, self.log_cap * 2 * sizeof(LogEntry))
+            if grown == NULL:
+                raise MemoryError()
+            self.log = grown
+            self.log_cap *= 2
+        self.log[self.log_len].main = main
+        self.log[self.log_len].sub = sub
+        self.log[self.log_len].key_id = key_id
+        self.log_len += 1
+        return 0
+
+    cdef void end_write(self) noexcept:
+        if self.changes:
+            self.revision += 1
+            self.changes = 0
+
+    cdef object key_value(self, int32_t key_id, RevisionRecord *rec, bint keys_only,
+                          object key=None):
+        cdef KeyEntry *entry
+        if key is None:
+            entry = self.table.entries[key_id]
+            key = PyBytes_FromStringAndSize(entry_key(entry), entry.key_len)
+        if keys_only or rec.value_len == 0:
+            value = b""
+        else:
+            value = PyBytes_FromStringAndSize(rec.value, rec.value_len)
+        return new_key_value(key, value, rec.create_revision, rec.main, rec.version, rec.lease)
+
+    # ------------------------------------------------------------------------------ reads
+
+    def range(self, bytes key not None, bytes range_end not None = b"", int64_t revision=0,
+              int64_t limit=0, bint count_only=False, bint keys_only=False):
+        """etcd Range: the keys of [key, range_end) at `revision` (0: latest)."""
+        check_key(key)
+        return self.do_range(key, range_end, revision, limit, count_only, keys_only)
+
+    cdef object do_range(self, bytes key, bytes range_end, int64_t revision, int64_t limit,
+                         bint count_only, bint keys_only):
+        cdef int64_t current = self.view_revision()
+        if revision > current:
+            raise FutureRevisionError()
+        cdef int64_t at = revision if revision > 0 else current
+        if at < self.compact_revision:
+            raise CompactedError(self.compact_revision)
+        cdef list kvs = []
+        cdef Py_ssize_t count = 0
+        cdef const char *k = key
+        cdef uint32_t k_len = <uint32_t>len(key)
+        cdef Py_ssize_t end_len = len(range_end)
+        cdef bint open_end = is_open_end(range_end)
+        cdef int32_t key_id
+        cdef RevisionRecord *rec
+        cdef KeyEntry *entry
+        cdef Cursor cursor
+        if end_len == 0:
+            key_id = self.table.find(k, k_len, hash_bytes(k, k_len))
+            if key_id >= 0:
+                rec = self.record_at(key_id, at)
+                if rec != NULL:
+                    count = 1
+                    if not count_only:
+                        kvs.append(self.key_value(key_id, rec, keys_only, key))
+            return new_range_result(kvs, count, False, current)
+        if not open_end and compare_bytes(range_end, end_len, k, k_len) <= 0:
+            return new_range_result(kvs, 0, False, current)
+        self.table.seek(k, k_len, &cursor)
+        while True:
+            key_id = self.table.id_at(&cursor)
+            if key_id < 0:
+                break
+            entry = self.table.entries[key_id]
+            if not open_end and compare_bytes(entry_key(entry), entry.key_len,
+                                              range_end, end_len) >= 0:
+                break
+            rec = self.record_at(key_id, at)
+            if rec != NULL:
+                count += 1
+                if not count_only and (limit <= 0 or count <= limit):
+                    kvs.append(self.key_value(key_id, rec, keys_only))
+            self.table.advance(&cursor)
+        return new_range_result(kvs, count, not count_only and 0 < limit < count, current)
+
+    # ------------------------------------------------------------------------------ writes
+
+    def put(self, bytes key not None, bytes value not None, int64_t lease=0, bint prev_kv=False,
+            bint ignore_value=False, bint ignore_lease=False):
+        """etcd Put: one new revision."""
+        check_key(key)
+        if ignore_value and len(value):
+            raise InvalidRequestError(ERR_VALUE_PROVIDED)
+        if ignore_lease and lease:
+            raise InvalidRequestError(ERR_LEASE_PROVIDED)
+        try:
+            return self.write_put(key, value, lease, prev_kv, ignore_value, ignore_lease)
+        finally:
+            self.end_write()
+
+    def delete_range(self, bytes key not None, bytes range_end not None = b"", bint prev_kv=False):
+        """etcd DeleteRange: one new revision if anything was deleted."""
+        check_key(key)
+        try:
+            return self.write_delete(key, range_end, prev_kv)
+        finally:
+            self.end_write()
+
+    cdef object do_put(self, object op):
+        return self.write_put(op.key, op.value, op.lease, op.prev_kv, op.ignore_value,
+                              op.ignore_lease)
+
+    cdef object do_delete(self, object op):
+        return self.write_delete(op.key, op.range_end, op.prev_kv)
+
+    cdef object write_put(self, bytes key, bytes value, int64_t lease, bint want_prev,
+                          bint ignore_value, bint ignore_lease):
+        cdef const char *k = key
+        cdef uint32_t k_len = <uint32_t>len(key)
+        cdef uint64_t h = hash_bytes(k, k_len)
+        cdef int32_t key_id = self.table.find(k, k_len, h)
+        cdef RevisionRecord *current = self.latest(key_id) if key_id >= 0 else NULL
+        if (ignore_value or ignore_lease) and current == NULL:
+            raise KeyNotFoundError()
+        prev = self.key_value(key_id, current, False, key) if want_prev and current != NULL else None
+        cdef int64_t main = self.revision + 1
+        cdef int64_t create_revision = current.create_revision if current != NULL else main
+        cdef int64_t version = current.version + 1 if current != NULL else 1
+        cdef int64_t old_lease = current.lease if current != NULL else 0
+        if ignore_lease:
+            lease = old_lease
+        cdef const char *v
+        cdef uint32_t v_len
+        if ignore_value:
+            v = current.value
+            v_len = current.value_len
+        else:
+            v = value
+            v_len = <uint32_t>len(value)
+        cdef char *stored = NULL
+        cdef RevisionRecord *rec
+        if v_len:
+            stored = <char*>malloc(v_len)
+            if stored == NULL:
+                raise MemoryError()
+            memcpy(stored, v, v_len)
+        try:
+            if self.log_len == self.log_cap:  # make room first, so no failure comes mid-change
+                self.log_append(0, 0, 0)
+                self.log_len -= 1
+            if key_id < 0:
+                key_id = self.table.add(k, k_len, h)
+            rec = self.append_record(key_id)  # may move the entry: `current` is stale from here
+        except MemoryError:
+            free(stored)
+            raise
+        rec.main = main
+        rec.sub = self.changes
+        rec.create_revision = create_revision
+        rec.version = version
+        rec.lease = lease
+        rec.value = stored
+        rec.value_len = v_len
+        self.log_append(main, self.changes, key_id)
+        self.changes += 1
+        self.value_bytes += v_len
+        if old_lease != lease:
+            if old_lease:
+                self.detach_lease(old_lease, key_id)
+            if lease:
+                self.attach_lease(lease, key_id)
+        return new_put_result(main, prev)
+
+    cdef object write_delete(self, bytes key, bytes range_end, bint want_prev):
+        cdef int64_t main = self.revision + 1
+        cdef const char *k = key
+        cdef uint32_t k_len = <uint32_t>len(key)
+        cdef Py_ssize_t end_len = len(range_end)
+        cdef bint open_end = is_open_end(range_end)
+        cdef Cursor cursor
+        cdef int32_t key_id
+        cdef KeyEntry *entry
+        cdef list victims = []
+        if end_len == 0:
+            key_id = self.table.find(k, k_len, hash_bytes(k, k_len))
+            if key_id >= 0 and self.latest(key_id) != NULL:
+                victims.append(key_id)
+        elif open_end or compare_bytes(range_end, end_len, k, k_len) > 0:
+            self.table.seek(k, k_len, &cursor)
+            while True:
+                key_id = self.table.id_at(&cursor)
+                if key_id < 0:
+                    break
+                entry = self.table.entries[key_id]
+                if not open_end and compare_bytes(entry_key(entry), entry.key_len,
+                                                  range_end, end_len) >= 0:
+                    break
+                if self.latest(key_id) != NULL:
+                    victims.append(key_id)
+                self.table.advance(&cursor)
+        cdef list prevs = []
+        cdef RevisionRecord *current
+        cdef RevisionRecord *rec
+        cdef int64_t old_lease
+        for victim in victims:
+            key_id = victim
+            current = self.latest(key_id)
+            if want_prev:
+                prevs.append(self.key_value(key_id, current, False))
+            old_lease = current.lease
+            if self.log_len == self.log_cap:
+                self.log_append(0, 0, 0)
+                self.log_len -= 1
+            rec = self.append_record(key_id)
+            rec.main = main
+            rec.sub = self.changes
+            rec.create_revision = 0
+            rec.version = 0
+            rec.lease = 0
+            rec.value = NULL
+            rec.value_len = 0
+            self.log_append(main, self.changes, key_id)
+            self.changes += 1
+            if old_lease:
+                self.detach_lease(old_lease, key_id)
+        return new_delete_result(self.view_revision(), len(victims), prevs)
+
+    def txn(self, compare, success, failure):
+        """etcd Txn: compares, then the success or failure ops, as one revision (or none)."""
+        cdef list compares = as_list(compare)
+        cdef list then_ops = as_list(success)
+        cdef list else_ops = as_list(failure)
+        validate_txn(compares, then_ops, else_ops)
+        check_branch(then_ops)
+        check_branch(else_ops)
+        cdef list path = []
+        cdef Py_ssize_t step = 0
+        self.compare_path_of(compares, then_ops, else_ops, path)
+        self.check_path_of(then_ops, else_ops, path, &step)
+        step = 0
+        try:
+            return self.run_txn(then_ops, else_ops, path, &step)
+        finally:
+            self.end_write()
+
+    cdef object do_txn(self, object op, list path, Py_ssize_t *step):
+        return self.run_txn(as_list(op.success), as_list(op.failure), path, step)
+
+    cdef object run_txn(self, list then_ops, list else_ops, list path, Py_ssize_t *step):
+        cdef bint succeeded = path[step[0]]
+        step[0] += 1
+        cdef list responses = []
+        for op in (then_ops if succeeded else else_ops):
+            kind = type(op)
+            if kind is RangeOp:
+                responses.append(self.do_range(op.key, op.range_end, op.revision, op.limit,
+                                               op.count_only, op.keys_only))
+            elif kind is PutOp:
+                responses.append(self.do_put(op))
+            elif kind is DeleteOp:
+                responses.append(self.do_delete(op))
+            else:
+                responses.append(self.do_txn(op, path, step))
+        return new_txn_result(succeeded, responses, self.view_revision())
+
+    # ------------------------------------------------------------------------------ txn checks
+
+    cdef void compare_path(self, object op, list path) except *:
+        self.compare_path_of(as_list(op.compare), as_list(op.success), as_list(op.failure), path)
+
+    cdef void compare_path_of(self, list compares, list then_ops, list else_ops, list path) except *:
+        """Compare outcomes along the taken path, pre-order (etcd's compareToPath)."""
+        cdef bint succeeded = True
+        for c in compares:
+            if not self.compare_holds(c):
+                succeeded = False
+                break
+        path.append(succeeded)
+        for op in (then_ops if succeeded else else_ops):
+            if type(op) is TxnOp:
+                self.compare_path(op, path)
+
+    cdef bint compare_holds(self, object c) except -1:
+        cdef int target = TARGET_CODES[c.target]
+        cdef int result = RESULT_CODES[c.result]
+        cdef bytes key = c.key
+        cdef bytes range_end = c.range_end
+        operand = c.operand
+        cdef const char *k = key
+        cdef uint32_t k_len = <uint32_t>len(key)
+        cdef Py_ssize_t end_len = len(range_end)
+        cdef bint open_end = is_open_end(range_end)
+        cdef int32_t key_id
+        cdef RevisionRecord *rec
+        cdef KeyEntry *entry
+        cdef Cursor cursor
+        cdef bint found = False
+        if end_len == 0:
+            key_id = self.table.find(k, k_len, hash_bytes(k, k_len))
+            rec = self.latest(key_id) if key_id >= 0 else NULL
+            return compare_record(rec, target, result, operand)
+        if open_end or compare_bytes(range_end, end_len, k, k_len) > 0:
+            # over a range the compare must hold for every key in it
+            self.table.seek(k, k_len, &cursor)
+            while True:
+                key_id = self.table.id_at(&cursor)
+                if key_id < 0:
+                    break
+                entry = self.table.entries[key_id]
+                if not open_end and compare_bytes(entry_key(entry), entry.key_len,
+                                                  range_end, end_len) >= 0:
+                    break
+                rec = self.latest(key_id)
+                if rec != NULL:
+                    found = True
+                    if not compare_record(rec, target, result, operand):
+                        return False
+                self.table.advance(&cursor)
+        return True if found else compare_record(NULL, target, result, operand)
+
+    cdef void check_path(self, object op, list path, Py_ssize_t *step) except *:
+        self.check_path_of(as_list(op.success), as_list(op.failure), path, step)
+
+    cdef void check_path_of(self, list then_ops, list else_ops, list path,
+                            Py_ssize_t *step) except *:
+        """etcd's checkTxn: fail the taken path before any write, so a txn never half-applies."""
+        cdef bint succeeded = path[step[0]]
+        step[0] += 1
+        for op in (then_ops if succeeded else else_ops):
+            kind = type(op)
+            if kind is RangeOp:
+                if op.revision > self.revision:
+                    raise FutureRevisionError()
+                if 0 < op.revision < self.compact_revision:
+                    raise CompactedError(self.compact_revision)
+            elif kind is PutOp:
+                self.check_put(op)
+            elif kind is TxnOp:
+                self.check_path(op, path, step)
+
+    cdef void check_put(self, object op) except *:
+        cdef bytes key
+        cdef int32_t key_id
+        if op.ignore_value or op.ignore_lease:
+            key = op.key
+            key_id = self.table.find(key, <uint32_t>len(key), hash_bytes(key, len(key)))
+            if key_id < 0 or self.latest(key_id) == NULL:
+                raise KeyNotFoundError()
+
+    # ------------------------------------------------------------------------------ leases
+
+    cdef void attach_lease(self, int64_t lease, int32_t key_id) except *:
+        keys = self.leases.get(lease)
+        if keys is None:
+            self.leases[lease] = {key_id}
+        else:
+            (<set>keys).add(key_id)
+
+    cdef void detach_lease(self, int64_t lease, int32_t key_id) except *:
+        keys = self.leases.get(lease)
+        if keys is not None:
+            (<set>keys).discard(key_id)
+            if not keys:
+                del self.leases[lease]
+
+    def lease_keys(self, int64_t lease) -> list:
+        """The live keys attached to `lease`, in key order."""
+        cdef KeyEntry *entry
+        keys = self.leases.get(lease)
+        if not keys:
+            return []
+        found = []
+        for key_id in keys:
+            entry = self.table.entries[<int32_t>key_id]
+            found.append(PyBytes_FromStringAndSize(entry_key(entry), entry.key_len))
+        found.sort()
+        return found
+
+    # ------------------------------------------------------------------------------ compaction
+
+    def compact(self, int64_t revision) -> None:
+        """etcd Compact: drop history before `revision` (see the module docstring)."""
+        if revision <= self.compact_revision:
+            raise CompactedError(self.compact_revision)
+        if revision > self.revision:
+            raise FutureRevisionError()
+        self.materialize_pending()
+        # The keys with a record in [previous compact revision, revision] are the only ones a
+        # compaction can change: the log starts at the previous compact revision.
+        cdef Py_ssize_t lo = 0, hi = self.log_len, mid, i, n_work = 0
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            if self.log[mid].main <= revision:
+                lo = mid + 1
+            else:
+                hi = mid
+        cdef int32_t *work = <int32_t*>malloc((lo + 1) * sizeof(int32_t))
+        if work == NULL:
+            raise MemoryError()
+        cdef KeyEntry *entry
+        for i in range(lo):
+            entry = self.table.entries[self.log[i].key_id]
+            if not entry.mark:
+                entry.mark = 1
+                work[n_work] = self.log[i].key_id
+                n_work += 1
+        for i in range(n_work):
+            self.table.entries[work[i]].mark = 0
+            self.compact_key(work[i], revision)
+        free(work)
+        self.compact_revision = revision
+        self.rebuild_log()
+
+    cdef void compact_key(self, int32_t key_id, int64_t at) noexcept:
+        cdef KeyEntry *entry = self.table.entries[key_id]
+        cdef RevisionRecord *records = entry_records(entry)
+        cdef Py_ssize_t lo = 0, hi = entry.nrevs, mid, keep_from, i
+        while lo < hi:  # the first record after `at`
+            mid = (lo + hi) >> 1
+            if records[mid].main <= at:
+                lo = mid + 1
+            else:
+                hi = mid
+        if lo == 0:
+            return
+        keep_from = lo - 1  # the latest record <= at, kept unless it is a tombstone before `at`
+        if records[keep_from].version == 0 and records[keep_from].main < at:
+            keep_from += 1
+        if keep_from == 0:
+            return
+        for i in range(keep_from):
+            free(records[i].value)
+            self.value_bytes -= records[i].value_len
+        memmove(records, records + keep_from, (entry.nrevs - keep_from) * sizeof(RevisionRecord))
+        entry.nrevs -= <uint32_t>keep_from
+        self.n_records -= keep_from
+        if entry.nrevs == 0:
+            self.table.drop(key_id)
+        else:
+            self.table.fit_records(key_id)
+
+    cdef int rebuild_log(self) except -1:
+        """Drop log entries before the compact revision (all taken as events by now)."""
+        cdef Py_ssize_t lo = 0, hi = self.log_len, mid
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            if self.log[mid].main < self.compact_revision:
+                lo = mid + 1
+            else:
+                hi = mid
+        memmove(self.log, self.log + lo, (self.log_len - lo) * sizeof(LogEntry))
+        self.log_len -= lo
+        self.events_taken = self.log_len
+        cdef Py_ssize_t cap = self.log_cap
+        while cap > 1024 and cap >= 4 * self.log_len:
+            cap //= 2
+        cdef LogEntry *shrunk
+        if cap != self.log_cap:
+            shrunk = <LogEntry*>realloc(self.log, cap * sizeof(LogEntry))
+            if shrunk != NULL:
+                self.log = shrunk
+                self.log_cap = cap
+        return 0
+
+    # ------------------------------------------------------------------------------ events
+
+    cdef object event_at(self, Py_ssize_t log_index):
+        """The Event of log[log_index], with prev_kv (None if the key did not exist before)."""
+        cdef LogEntry *change = &self.log[log_index]
+        cdef int32_t key_id = change.key_id
+        cdef KeyEntry *entry = self.table.entries[key_id]
+        cdef RevisionRecord *records = entry_records(entry)
+        cdef Py_ssize_t lo = 0, hi = entry.nrevs, mid
+        while lo < hi:  # the record of this change: the first with main >= change.main
+            mid = (lo + hi) >> 1
+            if records[mid].main < change.main:
+                lo = mid + 1
+            else:
+                hi = mid
+        cdef RevisionRecord *rec = &records[lo]
+        key = PyBytes_FromStringAndSize(entry_key(entry), entry.key_len)
+        prev = None
+        if lo > 0 and records[lo - 1].version != 0:
+            prev = self.key_value(key_id, &records[lo - 1], False, key)
+        if rec.version == 0:
+            return new_event(EVENT_DELETE, new_key_value(key, b"", 0, rec.main, 0, 0), prev)
+        return new_event(EVENT_PUT, self.key_value(key_id, rec, False, key), prev)
+
+    cdef void materialize_pending(self) except *:
+        while self.events_taken < self.log_len:
+            self.early_events.append(self.event_at(self.events_taken))
+            self.events_taken += 1
+
+    def take_events(self) -> list:
+        """Every event written since the last call, in revision order, prev_kv filled."""
+        self.materialize_pending()
+        events = self.early_events
+        self.early_events = []
+        return events
+
+    def events_since(self, bytes key not None, bytes range_end not None, int64_t start_revision,
+                     int64_t end_revision) -> list:
+        """History of [key, range_end) with start_revision <= revision <= end_revision (0: now)."""
+        if start_revision < self.compact_revision:
+            raise CompactedError(self.compact_revision)
+        cdef int64_t end = end_revision if end_revision > 0 else self.revision
+        cdef Py_ssize_t lo = 0, hi = self.log_len, mid
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            if self.log[mid].main < start_revision:
+                lo = mid + 1
+            else:
+                hi = mid
+        cdef list events = []
+        cdef KeyEntry *entry
+        while lo < self.log_len and self.log[lo].main <= end:
+            entry = self.table.entries[self.log[lo].key_id]
+            if in_range(entry_key(entry), entry.key_len, key, range_end):
+                events.append(self.event_at(lo))
+            lo += 1
+        return events
+
+    # ------------------------------------------------------------------------------ state
+
+    def dump(self) -> bytes:
+        """The whole state (every retained record, both revisions); MVCC.load reverses it."""
+        cdef Py_ssize_t size = DUMP_HEAD_SIZE + DUMP_CRC_SIZE
+        cdef Cursor cursor
+        cdef int32_t key_id
+        cdef KeyEntry *entry
+        cdef RevisionRecord *records
+        cdef uint32_t i
+        cursor.chunk = 0
+        cursor.offset = 0
+        while True:
+            key_id = self.table.id_at(&cursor)
+            if key_id < 0:
+                break
+            entry = self.table.entries[key_id]
+            records = entry_records(entry)
+            size += 8 + entry.key_len
+            for i in range(entry.nrevs):
+                size += DUMP_RECORD_SIZE + records[i].value_len
+            self.table.advance(&cursor)
+        data = PyBytes_FromStringAndSize(NULL, size)
+        cdef char *p = PyBytes_AS_STRING(data)
+        memcpy(p, DUMP_MAGIC_TEXT, 8)
+        put_i64(p + 8, self.revision)
+        put_i64(p + 16, self.compact_revision)
+        put_i64(p + 24, self.table.n_keys)
+        p += DUMP_HEAD_SIZE
+        cursor.chunk = 0
+        cursor.offset = 0
+        while True:
+            key_id = self.table.id_at(&cursor)
+            if key_id < 0:
+                break
+            entry = self.table.entries[key_id]
+            records = entry_records(entry)
+            put_u32(p, entry.key_len)
+            memcpy(p + 4, entry_key(entry), entry.key_len)
+            p += 4 + entry.key_len
+            put_u32(p, entry.nrevs)
+            p += 4
+            for i in range(entry.nrevs):
+                put_record(p, &records[i])
+                p += DUMP_RECORD_SIZE
+                if records[i].value_len:
+                    memcpy(p, records[i].value, records[i].value_len)
+                    p += records[i].value_len
+            self.table.advance(&cursor)
+        put_u32(p, _crc32(memoryview(data)[:size - DUMP_CRC_SIZE]))
+        return data
+
+    @staticmethod
+    def load(bytes data not None) -> MVCC:
+        """The MVCC a dump describes. A damaged dump raises StoreError, never half-loads."""
+        cdef Py_ssize_t size = len(data)
+        cdef const char *base = data
+        if size < DUMP_HEAD_SIZE + DUMP_CRC_SIZE or memcmp(base, DUMP_MAGIC_TEXT, 8) != 0:
+            raise StoreError(ERR_CORRUPT_DUMP)
+        if _crc32(memoryview(data)[:size - DUMP_CRC_SIZE]) != get_u32(base + size - DUMP_CRC_SIZE):
+            raise StoreError(ERR_CORRUPT_DUMP)
+        cdef MVCC mvcc = MVCC()
+        mvcc.revision = get_i64(base + 8)
+        mvcc.compact_revision = get_i64(base + 16)
+        cdef int64_t n_keys = get_i64(base + 24)
+        cdef const char *p = base + DUMP_HEAD_SIZE
+        cdef const char *stop = base + size - DUMP_CRC_SIZE
+        cdef const char *prev_key = NULL
+        cdef uint32_t prev_len = 0, key_len, n_records, r
+        cdef int32_t key_id
+        cdef RevisionRecord *rec
+        cdef int64_t previous_main
+        if mvcc.revision < 1 or mvcc.compact_revision < 0 or mvcc.compact_revision > mvcc.revision:
+            raise StoreError(ERR_CORRUPT_DUMP)
+        for _ in range(n_keys):
+            if stop - p < 8:
+                raise StoreError(ERR_CORRUPT_DUMP)
+            key_len = get_u32(p)
+            if key_len == 0 or <size_t>(stop - p) < 8 + <size_t>key_len:
+                raise StoreError(ERR_CORRUPT_DUMP)
+            if prev_key != NULL and compare_bytes(prev_key, prev_len, p + 4, key_len) >= 0:
+                raise StoreError(ERR_CORRUPT_DUMP)  # keys must come in strictly rising order
+            prev_key = p + 4
+            prev_len = key_len
+            key_id = mvcc.table.append_sorted(p + 4, key_len)
+            p += 4 + key_len
+            n_records = get_u32(p)
+            p += 4
+            if n_records == 0:
+                raise StoreError(ERR_CORRUPT_DUMP)
+            mvcc.table.reserve_records(key_id, n_records)
+            previous_main = 0
+            for r in range(n_records):
+                if stop - p < DUMP_RECORD_SIZE:
+                    raise StoreError(ERR_CORRUPT_DUMP)
+                rec = mvcc.append_record(key_id)
+                rec.value = NULL
+                rec.main = get_i64(p)
+                rec.sub = get_u32(p + 8)
+                rec.value_len = get_u32(p + 12)
+                rec.create_revision = get_i64(p + 16)
+                rec.version = get_i64(p + 24)
+                rec.lease = get_i64(p + 32)
+                p += DUMP_RECORD_SIZE
+                if (rec.main <= previous_main or rec.main > mvcc.revision or rec.version < 0
+                        or <size_t>(stop - p) < rec.value_len):
+                    rec.value_len = 0
+                    raise StoreError(ERR_CORRUPT_DUMP)
+                previous_main = rec.main
+                if rec.value_len:
+                    rec.value = <char*>malloc(rec.value_len)
+                    if rec.value == NULL:
+                        rec.value_len = 0
+                        raise MemoryError()
+                    memcpy(rec.value, p, rec.value_len)
+                    p += rec.value_len
+                    mvcc.value_bytes += rec.value_len
+                if rec.main >= mvcc.compact_revision:
+                    mvcc.log_append(rec.main, rec.sub, key_id)
+            rec = mvcc.latest(key_id)
+            if rec != NULL and rec.lease:
+                mvcc.attach_lease(rec.lease, key_id)
+        if p != stop:
+            raise StoreError(ERR_CORRUPT_DUMP)
+        qsort(mvcc.log, mvcc.log_len, sizeof(LogEntry), log_order)
+        mvcc.events_taken = mvcc.log_len  # loaded history is not news
+        return mvcc
+
+    def hash_kv(self, int64_t revision=0) -> tuple:
+        """(CRC-32 over every retained record <= revision in key order, compact_revision)."""
+        if revision > self.revision:
+            raise FutureRevisionError()
+        cdef int64_t at = revision if revision > 0 else self.revision
+        if at < self.compact_revision:
+            raise CompactedError(self.compact_revision)
+        cdef CrcStream stream
+        stream.buffer = <char*>malloc(CRC_BUFFER_SIZE)
+        if stream.buffer == NULL:
+            raise MemoryError()
+        stream.used = 0
+        stream.crc = 0
+        cdef char head[4]
+        cdef char fixed[DUMP_RECORD_SIZE]
+        cdef Cursor cursor
+        cdef int32_t key_id
+        cdef KeyEntry *entry
+        cdef RevisionRecord *records
+        cdef uint32_t i
+        cursor.chunk = 0
+        cursor.offset = 0
+        try:
+            while True:
+                key_id = self.table.id_at(&cursor)
+                if key_id < 0:
+                    break
+                entry = self.table.entries[key_id]
+                records = entry_records(entry)
+                for i in range(entry.nrevs):
+                    if records[i].main > at:
+                        break
+                    put_u32(head, entry.key_len)
+                    crc_feed(&stream, head, 4)
+                    crc_feed(&stream, entry_key(entry), entry.key_len)
+                    put_record(fixed, &records[i])
+                    crc_feed(&stream, fixed, DUMP_RECORD_SIZE)
+                    if records[i].value_len:
+                        crc_feed(&stream, records[i].value, records[i].value_len)
+                self.table.advance(&cursor)
+            crc_flush(&stream)
+        finally:
+            free(stream.buffer)
+        return stream.crc, self.compact_revision
+
+    def stats(self) -> dict:
+        """keys (in the index, deleted ones awaiting compaction included), live_keys, revisions
+        (retained records), history (revisions since the compact revision), bytes (approximate)."""
+        cdef Py_ssize_t live = 0
+        cdef int32_t key_id
+        for key_id in range(self.table.n_ids):
+            if self.table.entries[key_id] != NULL and self.latest(key_id) != NULL:
+                live += 1
+        # each malloc costs ~16 bytes of allocator overhead on top of what it holds
+        approx = (self.table.memory_bytes() + self.value_bytes + 16 * self.n_records
+                  + 16 * self.table.n_keys + self.log_cap * sizeof(LogEntry))
+        return {"keys": self.table.n_keys, "live_keys": live, "revisions": self.n_records,
+                "history": self.log_len, "bytes": approx}
