@@ -14,7 +14,7 @@ from pykube_plane.store.remote import RemoteKV
 
 from .servers import ServerProcess, start_server
 
-SERVER_KINDS = ["etcd"]
+SERVER_KINDS = ["etcd", "kplane"]
 
 
 @pytest.fixture(scope="session", params=SERVER_KINDS)

@@ -8,8 +8,10 @@ snapshot save|restore|status. Errors print as `Error: <etcd message>` with etcdc
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sys
+import tempfile
 import time
 from typing import Any, Awaitable, Callable
 
@@ -647,7 +649,13 @@ def alarm_list(ctx) -> None:
 def disarm(ctx) -> None:
     """Disarm all alarms."""
     async def body(settings: Settings, client: RemoteKV) -> None:
-        _print_alarms(await client.alarms(pb.AlarmRequest.DEACTIVATE))
+        # like etcdctl: list, then disarm each (member, alarm) pair
+        active = await client.alarms()
+        disarmed = pb.AlarmResponse()
+        for a in active.alarms:
+            resp = await client.alarms(pb.AlarmRequest.DEACTIVATE, a.alarm, a.memberID)
+            disarmed.alarms.extend(resp.alarms)
+        _print_alarms(disarmed)
 
     run(ctx, body)
 
@@ -698,16 +706,34 @@ def save(ctx, path) -> None:
     run(ctx, body)
 
 
+@contextlib.contextmanager
+def _store_snapshot_file(path: str):
+    """The snapshot as the store writes it: etcdctl-saved files are unwrapped into a temp file."""
+    from pykube_plane.store.etcdserver import snapshot_envelope
+
+    with open(path, "rb") as f:
+        data = f.read()
+    inner = snapshot_envelope.unwrap(data)
+    if inner is data:
+        yield path
+        return
+    with tempfile.NamedTemporaryFile(prefix="kplane-snapshot-", suffix=".db") as tmp:
+        tmp.write(inner)
+        tmp.flush()
+        yield tmp.name
+
+
 @snapshot.command()
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--data-dir", required=True, help="Path to the new data directory.")
 @command
 def restore(ctx, path, data_dir) -> None:
-    """Restore a kplane snapshot into a new data directory (offline)."""
+    """Restore a snapshot (from etcdctl or kplane kv snapshot save) into a new data directory."""
     from pykube_plane.store.store import Store
 
     try:
-        Store.snapshot_restore(path, data_dir)
+        with _store_snapshot_file(path) as store_file:
+            Store.snapshot_restore(store_file, data_dir)
     except StoreError as exc:
         fail(exc.message)
     except OSError as exc:
@@ -719,11 +745,12 @@ def restore(ctx, path, data_dir) -> None:
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @command
 def snapshot_status(ctx, path) -> None:
-    """Print hash, revision, total keys and size of a kplane snapshot file (offline)."""
+    """Print hash, revision, total keys and size of a snapshot file (offline)."""
     from pykube_plane.store.store import Store
 
     try:
-        st = Store.snapshot_status(path)
+        with _store_snapshot_file(path) as store_file:
+            st = Store.snapshot_status(store_file)
     except StoreError as exc:
         fail(exc.message)
         return

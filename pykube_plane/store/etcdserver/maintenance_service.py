@@ -1,0 +1,135 @@
+"""etcd's Maintenance service (status, hashes, snapshot stream, alarms, defragment) and the
+Cluster service (one member until the Raft issue adds membership changes)."""
+from __future__ import annotations
+
+import asyncio
+
+import grpc
+
+from ..etcdpb import rpc_pb2 as pb, rpc_pb2_grpc as pb_grpc
+from .backend import Headers, MemberInfo, ServedStore
+from . import snapshot_envelope
+from .errors import etcd_errors
+from .quota import Alarms
+
+SNAPSHOT_CHUNK_BYTES = 32 * 1024  # etcd streams its snapshot in 32 KiB pieces
+SERVER_VERSION = "3.5.1"           # the etcd API version this server speaks
+
+
+class MaintenanceService(pb_grpc.MaintenanceServicer):
+    def __init__(self, store: ServedStore, headers: Headers, alarms: Alarms) -> None:
+        self._store = store
+        self._headers = headers
+        self._alarms = alarms
+
+    def _alarm_strings(self) -> list[str]:
+        return [f"memberID:{m} alarm:{pb.AlarmType.Name(a)} " for m, a in self._alarms.active()]
+
+    @etcd_errors
+    async def Status(self, request: pb.StatusRequest, context) -> pb.StatusResponse:
+        st = self._store.status()
+        self._headers.refresh_term(st)
+        return pb.StatusResponse(
+            header=self._headers.make(st.revision), version=SERVER_VERSION, dbSize=st.db_size,
+            leader=st.leader, raftIndex=st.raft_index, raftTerm=st.raft_term,
+            raftAppliedIndex=st.raft_applied_index, errors=self._alarm_strings(),
+            dbSizeInUse=st.db_size_in_use, isLearner=False)
+
+    @etcd_errors
+    async def Hash(self, request: pb.HashRequest, context) -> pb.HashResponse:
+        hash_value, _ = self._store.hash_kv(0)
+        return pb.HashResponse(header=self._headers.make(), hash=hash_value & 0xFFFFFFFF)
+
+    @etcd_errors
+    async def HashKV(self, request: pb.HashKVRequest, context) -> pb.HashKVResponse:
+        revision = request.revision or self._store.revision
+        hash_value, compact_revision = self._store.hash_kv(request.revision)
+        return pb.HashKVResponse(header=self._headers.make(), hash=hash_value & 0xFFFFFFFF,
+                                 compact_revision=compact_revision, hash_revision=revision)
+
+    async def Snapshot(self, request: pb.SnapshotRequest, context: grpc.aio.ServicerContext):
+        header = self._headers.make()  # the point in time of the snapshot
+        data = snapshot_envelope.wrap(self._store.snapshot_bytes())
+        total = len(data)
+        for pos in range(0, total, SNAPSHOT_CHUNK_BYTES):
+            chunk = data[pos:pos + SNAPSHOT_CHUNK_BYTES]
+            yield pb.SnapshotResponse(header=header, remaining_bytes=total - pos - len(chunk),
+                                      blob=chunk)
+            if pos % (32 * SNAPSHOT_CHUNK_BYTES) == 0:
+                await asyncio.sleep(0)
+
+    @etcd_errors
+    async def Alarm(self, request: pb.AlarmRequest, context) -> pb.AlarmResponse:
+        action = request.action
+        if action == pb.AlarmRequest.GET:
+            affected = self._alarms.active(request.alarm)
+        elif action == pb.AlarmRequest.ACTIVATE:
+            if request.alarm == pb.NONE:
+                affected = []
+            else:
+                affected = self._alarms.activate(request.memberID or self._headers.member_id,
+                                                 request.alarm)
+        else:
+            affected = self._alarms.deactivate(request.memberID, request.alarm)
+        return pb.AlarmResponse(header=self._headers.make(),
+                                alarms=[pb.AlarmMember(memberID=m, alarm=a) for m, a in affected])
+
+    @etcd_errors
+    async def Defragment(self, request: pb.DefragmentRequest, context) -> pb.DefragmentResponse:
+        # The store keeps no free pages to give back: its size is what it holds, so there is
+        # nothing to compact physically beyond what KV.Compact already released.
+        return pb.DefragmentResponse(header=self._headers.make())
+
+    @etcd_errors
+    async def MoveLeader(self, request: pb.MoveLeaderRequest, context) -> pb.MoveLeaderResponse:
+        if request.targetID != self._headers.member_id:
+            await context.abort(grpc.StatusCode.FAILED_PRECONDITION, "etcdserver: bad leader transferee")
+        return pb.MoveLeaderResponse(header=self._headers.make())
+
+
+_NOT_YET = "etcdserver: membership changes are not supported by this single-member store yet"
+
+
+class ClusterService(pb_grpc.ClusterServicer):
+    def __init__(self, headers: Headers, member: MemberInfo) -> None:
+        self._headers = headers
+        self._member = member
+
+    def _members(self) -> list[pb.Member]:
+        m = self._member
+        return [pb.Member(ID=self._headers.member_id, name=m.name, peerURLs=m.peer_urls,
+                          clientURLs=m.client_urls)]
+
+    @etcd_errors
+    async def MemberList(self, request: pb.MemberListRequest, context) -> pb.MemberListResponse:
+        header = self._headers.make()
+        header.revision = 0  # etcd leaves the revision out of cluster responses
+        return pb.MemberListResponse(header=header, members=self._members())
+
+    async def MemberAdd(self, request, context):
+        await context.abort(grpc.StatusCode.UNIMPLEMENTED, _NOT_YET)
+
+    async def MemberRemove(self, request, context):
+        await context.abort(grpc.StatusCode.UNIMPLEMENTED, _NOT_YET)
+
+    async def MemberUpdate(self, request, context):
+        await context.abort(grpc.StatusCode.UNIMPLEMENTED, _NOT_YET)
+
+    async def MemberPromote(self, request, context):
+        await context.abort(grpc.StatusCode.UNIMPLEMENTED, _NOT_YET)
+
+
+class AuthService(pb_grpc.AuthServicer):
+    """Authentication is not enabled on a kplane store: etcd's answers for that state."""
+
+    def __init__(self, headers: Headers) -> None:
+        self._headers = headers
+
+    async def AuthStatus(self, request, context) -> pb.AuthStatusResponse:
+        return pb.AuthStatusResponse(header=self._headers.make(), enabled=False)
+
+    async def AuthDisable(self, request, context) -> pb.AuthDisableResponse:
+        return pb.AuthDisableResponse(header=self._headers.make())
+
+    async def Authenticate(self, request, context):
+        await context.abort(grpc.StatusCode.FAILED_PRECONDITION, "etcdserver: authentication is not enabled")

@@ -1,0 +1,139 @@
+"""Limits and less common requests, answered the same by kplane store and real etcd."""
+from __future__ import annotations
+
+import asyncio
+
+import grpc
+import pytest
+
+from pykube_plane.store.etcdpb import rpc_pb2 as pb, rpc_pb2_grpc as pb_grpc
+from pykube_plane.store.kv import NoSpaceError
+from pykube_plane.store.remote import RemoteKV
+
+from .conftest import SERVER_KINDS
+from .servers import start_server
+
+
+@pytest.fixture
+async def stubs(server):
+    async with grpc.aio.insecure_channel(server.endpoint) as channel:
+        yield pb_grpc.KVStub(channel), channel
+
+
+async def test_too_many_txn_ops_and_overlapping_writes(stubs, prefix):
+    kv, _ = stubs
+    ops = [pb.RequestOp(request_put=pb.PutRequest(key=prefix + b"%d" % i)) for i in range(129)]
+    with pytest.raises(grpc.aio.AioRpcError) as exc:
+        await kv.Txn(pb.TxnRequest(success=ops))
+    assert exc.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert exc.value.details() == "etcdserver: too many operations in txn request"
+    put_and_delete = [pb.RequestOp(request_put=pb.PutRequest(key=prefix + b"a")),
+                      pb.RequestOp(request_delete_range=pb.DeleteRangeRequest(
+                          key=prefix, range_end=prefix + b"\xff"))]
+    with pytest.raises(grpc.aio.AioRpcError) as exc:
+        await kv.Txn(pb.TxnRequest(success=put_and_delete))
+    assert exc.value.details() == "etcdserver: duplicate key given in txn request"
+    with pytest.raises(grpc.aio.AioRpcError) as exc:
+        await kv.Range(pb.RangeRequest(key=b""))
+    assert exc.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert exc.value.details() == "etcdserver: key is not provided"
+
+
+async def test_range_sort_and_revision_filters(stubs, prefix):
+    kv, _ = stubs
+    revs = {}
+    for k, v in [(b"a", b"3"), (b"b", b"1"), (b"c", b"2")]:
+        revs[k] = (await kv.Put(pb.PutRequest(key=prefix + k, value=v))).header.revision
+    end = prefix + b"\xff"
+    by_value = await kv.Range(pb.RangeRequest(key=prefix, range_end=end, sort_target=pb.RangeRequest.VALUE,
+                                              sort_order=pb.RangeRequest.DESCEND, limit=2))
+    assert [m.value for m in by_value.kvs] == [b"3", b"2"] and by_value.more and by_value.count == 3
+    by_key_desc = await kv.Range(pb.RangeRequest(key=prefix, range_end=end,
+                                                 sort_order=pb.RangeRequest.DESCEND))
+    assert [m.key[-1:] for m in by_key_desc.kvs] == [b"c", b"b", b"a"]
+    newer = await kv.Range(pb.RangeRequest(key=prefix, range_end=end, min_mod_revision=revs[b"b"]))
+    assert [m.key[-1:] for m in newer.kvs] == [b"b", b"c"] and newer.count == 3
+    in_txn = await kv.Txn(pb.TxnRequest(success=[pb.RequestOp(request_range=pb.RangeRequest(
+        key=prefix, range_end=end, sort_target=pb.RangeRequest.MOD, sort_order=pb.RangeRequest.DESCEND,
+        limit=1))]))
+    assert [m.key[-1:] for m in in_txn.responses[0].response_range.kvs] == [b"c"]
+
+
+async def test_put_ignore_value_and_ignore_lease(stubs, prefix):
+    kv, _ = stubs
+    await kv.Put(pb.PutRequest(key=prefix + b"k", value=b"keep"))
+    resp = await kv.Put(pb.PutRequest(key=prefix + b"k", ignore_value=True, prev_kv=True))
+    assert resp.prev_kv.value == b"keep"
+    got = await kv.Range(pb.RangeRequest(key=prefix + b"k"))
+    assert got.kvs[0].value == b"keep" and got.kvs[0].version == 2
+    with pytest.raises(grpc.aio.AioRpcError) as exc:
+        await kv.Put(pb.PutRequest(key=prefix + b"absent", ignore_value=True))
+    assert exc.value.details() == "etcdserver: key not found"
+    with pytest.raises(grpc.aio.AioRpcError) as exc:
+        await kv.Put(pb.PutRequest(key=prefix + b"k", value=b"x", ignore_value=True))
+    assert exc.value.details() == "etcdserver: value is provided"
+
+
+async def test_a_thousand_watch_streams(server, prefix):
+    """1000 gRPC watch streams (one watcher each, over 10 connections) all get the same event."""
+    channels = [grpc.aio.insecure_channel(server.endpoint) for _ in range(10)]
+    calls = []
+    try:
+        kv = pb_grpc.KVStub(channels[0])
+        start = (await kv.Range(pb.RangeRequest(key=prefix))).header.revision + 1
+        create = pb.WatchRequest(create_request=pb.WatchCreateRequest(key=prefix + b"k",
+                                                                      start_revision=start))
+
+        async def one_stream(i: int) -> int:
+            async def requests():
+                yield create
+                await asyncio.Event().wait()
+
+            call = pb_grpc.WatchStub(channels[i % 10]).Watch(requests())
+            calls.append(call)
+            async for resp in call:
+                if resp.events:
+                    return resp.events[0].kv.mod_revision
+            return -1
+
+        tasks = [asyncio.ensure_future(one_stream(i)) for i in range(1000)]
+        await asyncio.sleep(0)
+        rev = (await kv.Put(pb.PutRequest(key=prefix + b"k", value=b"v"))).header.revision
+        got = await asyncio.wait_for(asyncio.gather(*tasks), 120)
+        assert got == [rev] * 1000
+    finally:
+        for call in calls:
+            call.cancel()
+        for ch in channels:
+            await ch.close()
+
+
+@pytest.mark.parametrize("kind", SERVER_KINDS)
+async def test_space_quota_raises_nospace_until_disarmed(tmp_path, kind):
+    srv = await asyncio.to_thread(start_server, kind, tmp_path, "--quota-backend-bytes", "300000")
+    kv = RemoteKV([srv.endpoint])
+    try:
+        value = b"x" * 8192
+        with pytest.raises(NoSpaceError) as exc:
+            for _ in range(400):
+                await kv.put(b"/quota/k", value)
+        assert exc.value.message == "etcdserver: mvcc: database space exceeded"
+        alarms = await kv.alarms()
+        assert [a.alarm for a in alarms.alarms] == [pb.NOSPACE]
+        status = await kv.status()
+        assert any("NOSPACE" in e for e in status.errors)
+        with pytest.raises(NoSpaceError):
+            await kv.put(b"/quota/other", b"small")
+        assert (await kv.range(b"/quota/k")).kvs[0].value == value  # reads still work
+        # how an operator gets space back: compact, defragment, disarm
+        await kv.compact(status.revision)
+        await kv.defragment()
+        (raised,) = alarms.alarms
+        assert raised.memberID == status.member_id
+        disarmed = await kv.alarms(pb.AlarmRequest.DEACTIVATE, pb.NOSPACE, raised.memberID)
+        assert [a.alarm for a in disarmed.alarms] == [pb.NOSPACE]
+        assert (await kv.alarms()).alarms == []
+        assert await kv.put(b"/quota/other", b"small") > 0
+    finally:
+        await kv.close()
+        await asyncio.to_thread(srv.stop)
