@@ -168,6 +168,21 @@ def test_expired_and_server_only_certificates_are_refused(pki: PKI) -> None:
     assert auth.authenticate(CIMultiDict(), der(pki.serving_cert_pem)) is None
 
 
+def test_verified_certificates_are_remembered_until_they_expire(pki: PKI, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pykube_plane.apiserver import authn
+    monkeypatch.setattr(authn, "CERT_CACHE_SIZE", 2)
+    auth = Authenticator(client_ca_file=pki.ca_cert_path)
+    certs = [der(pki.issue_client_cert(f"user-{i}")[0]) for i in range(3)]
+    for i, cert in enumerate(certs):
+        assert auth.authenticate(CIMultiDict(), cert).name == f"user-{i}"
+    assert list(auth._verified) == certs[1:]          # bounded: the oldest went first
+    assert auth.authenticate(CIMultiDict(), certs[0]).name == "user-0"   # verified again
+    a_year_and_a_day = 366 * 24 * 3600
+    real_time = authn.time.time
+    monkeypatch.setattr(authn.time, "time", lambda: real_time() + a_year_and_a_day)
+    assert auth.authenticate(CIMultiDict(), certs[2]) is None           # cached, but expired
+
+
 def test_certificate_without_common_name_is_refused(pki: PKI) -> None:
     auth = Authenticator(client_ca_file=pki.ca_cert_path)
     no_cn = {"subject": ((("organizationName", "system:masters"),),),
