@@ -115,8 +115,8 @@ class Handlers:
 
     async def _patch(self, req: APIRequest) -> tuple[int, Any]:
         if req.content_type == "application/apply-patch+yaml":
-            raise st.unsupported_media_type(req.content_type, PATCH_TYPES + ("(server-side apply is not served "
-                                                                             "yet: use client-side kubectl apply)",))
+            # server-side apply is not served (yet): kubectl then says so and suggests client-side apply
+            raise st.unsupported_media_type(req.content_type, PATCH_TYPES)
         opts = WriteOptions.from_query(req.query)
         obj = await self.registry.patch(req.resource, req.namespace, req.name, req.content_type, req.body, opts,
                                         req.user, req.subresource)

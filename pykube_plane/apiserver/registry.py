@@ -217,16 +217,15 @@ class Registry:
         from .rbac import RequestAttributes
         if user is None:
             user = UserInfo("system:apiserver", ("system:masters",))
-        ns_cache = self.caches[self.table.lookup("", "v1", "namespaces").storage]
-        ns_key = self.table.lookup("", "v1", "namespaces").key("", namespace)
-        if verb in ("create", "update", "patch") and ns_cache.get(ns_key) is None:
-            await self._wait_fresh(ns_cache)     # a namespace created a moment ago
+        namespaces = self.table.lookup("", "v1", "namespaces")
+        # A read of the one key, not the cache: a namespace created or deleted a moment ago counts.
+        kv = await self.storage.get(namespaces.key("", namespace)) if verb in ("create", "update", "patch") else None
+        stored = decode(kv) if kv is not None else None
         attrs = RequestAttributes(user, verb, True, resource.group, resource.version, resource.plural, "",
                                   namespace, name)
 
         def get_namespace(ns: str) -> dict | None:
-            co = ns_cache.get(self.table.lookup("", "v1", "namespaces").key("", ns))
-            return co.obj() if co is not None else None
+            return stored if ns == namespace else None
 
         try:
             lifecycle.admit(attrs, obj, get_namespace)
@@ -649,7 +648,7 @@ class Registry:
             if opts.dry_run:
                 new["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"]
                 return self._external(resource, new), False
-            if self._should_delete_during_update(new, old):
+            if strategy.should_delete_during_update(new, old):
                 try:
                     rev = await self.storage.delete(key, kv.mod_revision, list(strategy.allocations(self, resource, old)))
                 except RevisionConflictError:
@@ -677,16 +676,6 @@ class Registry:
             self._remember(resource, key, rev, new)
             return self._external(resource, new), False
         raise st.conflict(resource, name, "too many concurrent writers; please retry")
-
-    @staticmethod
-    def _should_delete_during_update(new: dict, old: dict) -> bool:
-        """An object being deleted whose last finalizer just went away is deleted now."""
-        if new["metadata"].get("finalizers"):
-            return False
-        old_meta = old["metadata"]
-        if not old_meta.get("deletionTimestamp"):
-            return False
-        return not old_meta.get("deletionGracePeriodSeconds")
 
     # ------------------------------------------------------------------------------------------
     # delete
@@ -741,6 +730,8 @@ class Registry:
                                                   f"{meta.get('resourceVersion')}")
             strategy.check_delete(self, resource, old)
             if isinstance(strategy, NamespaceStrategy):
+                if self.namespace_lifecycle is not None:
+                    await self._admit_namespace_delete(name, user)
                 result = await self._delete_namespace(resource, key, kv.mod_revision, old, opts)
                 if result is None:
                     continue
@@ -853,8 +844,6 @@ class Registry:
         deleted = []
         for co in listed.items:
             try:
-                if resource.kind == "Namespace" and self.namespace_lifecycle is not None:
-                    await self._admit_namespace_delete(co.name, user)
                 _, obj = await self.delete(resource, co.namespace, co.name, opts, user)
             except st.APIError as e:
                 if e.code == 404:

@@ -96,6 +96,13 @@ class Strategy:
         """Seconds of graceful deletion, None for kinds deleted at once (k8s CheckGracefulDelete)."""
         return None
 
+    def should_delete_during_update(self, obj: dict, old: dict) -> bool:
+        """An object being deleted whose last finalizer an update removes is deleted by that update."""
+        if obj["metadata"].get("finalizers"):
+            return False
+        old_meta = old["metadata"]
+        return bool(old_meta.get("deletionTimestamp")) and not old_meta.get("deletionGracePeriodSeconds")
+
 
 class WorkloadStrategy(Strategy):
     """Deployments, ReplicaSets, ReplicationControllers, Jobs: status reset, generation tracked."""
@@ -138,6 +145,10 @@ class NamespaceStrategy(Strategy):
         if not isinstance(labels, dict):
             labels = obj["metadata"]["labels"] = {}
         labels["kubernetes.io/metadata.name"] = obj["metadata"].get("name", "")
+
+    def should_delete_during_update(self, obj: dict, old: dict) -> bool:
+        # spec.finalizers (the namespace controller's) must be gone too
+        return not (obj.get("spec") or {}).get("finalizers") and super().should_delete_during_update(obj, old)
 
     def prepare_for_finalize(self, registry, obj: dict, old: dict) -> dict:
         new = registry.copy(old)
@@ -310,7 +321,7 @@ class ServiceStrategy(Strategy):
                                        f"failed to allocate IP {cluster_ip}: the provided IP ({cluster_ip}) is "
                                        f"not in the valid range. The range of valid IPs is {allocator.cidr}",
                                        cluster_ip)
-            if cluster_ip in allocator.used_ips or self.IP_PREFIX + cluster_ip.encode() in taken:
+            if self.IP_PREFIX + cluster_ip.encode() in taken:     # the store said so: another Service has it
                 raise st.invalid_field("Service", "", name, "spec.clusterIPs", "FieldValueInvalid",
                                        f"failed to allocate IP {cluster_ip}: provided IP is already allocated",
                                        cluster_ip)
@@ -343,7 +354,7 @@ class ServiceStrategy(Strategy):
                         raise st.invalid_field("Service", "", name, f"spec.ports[{i}].nodePort", "FieldValueInvalid",
                                                f"provided port is not in the valid range. The range of valid "
                                                f"ports is {allocator.port_range_text}", node_port)
-                    if (protocol, node_port) in allocator.used_ports or key in taken:
+                    if key in taken:
                         raise st.invalid_field("Service", "", name, f"spec.ports[{i}].nodePort", "FieldValueInvalid",
                                                "provided port is already allocated", node_port)
                 used.add((protocol, node_port))
