@@ -182,6 +182,23 @@ class Registry:
             raise st.bad_request("metadata must be an object")
         return meta
 
+    @staticmethod
+    def _check_name(resource: Resource, name: Any) -> None:
+        """Every stored name is a usable key segment (k8s ValidatePathSegmentName); the kind's own
+        name rules come after, in validation."""
+        def refuse(reason: str, detail: str) -> st.APIError:
+            return st.invalid_field(resource.kind, resource.group, name if isinstance(name, str) else "",
+                                    "metadata.name", reason, detail, name if reason != "FieldValueRequired" else None)
+        if name is None or name == "":
+            raise refuse("FieldValueRequired", "name or generateName is required")
+        if not isinstance(name, str):
+            raise refuse("FieldValueInvalid", "must be a string")
+        if name in (".", ".."):
+            raise refuse("FieldValueInvalid", f"may not be '{name}'")
+        for bad in ("/", "%"):
+            if bad in name:
+                raise refuse("FieldValueInvalid", f"may not contain '{bad}'")
+
     def _check_fields(self, resource: Resource, obj: dict, opts: WriteOptions, kind: str | None = None,
                       group: str | None = None, version: str | None = None) -> None:
         """Server-side field validation: unknown fields refused (Strict) or warned about (Warn)."""
@@ -452,7 +469,8 @@ class Registry:
             if generate and isinstance(meta.get("generateName"), str):
                 meta["name"] = api_meta.generate_name(meta["generateName"])
             api_defaults.prepare_for_create(resource.kind, obj)
-            name = meta.get("name") or ""
+            name = meta.get("name")
+            self._check_name(resource, name)
             await self._admit(resource, "create", namespace, name, obj, user)
             await strategy.admit(self, resource, obj, None, user)
             key = resource.key(namespace, name)

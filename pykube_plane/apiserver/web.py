@@ -123,7 +123,8 @@ class WebFace:
         verb = routing.verb_for(method, found.name, watch)
         if verb is None:
             raise st.method_not_allowed()
-        if verb == "create" and found.name and not found.subresource:
+        if (verb == "create" and found.name and not found.subresource) or \
+                (verb in ("update", "patch") and not found.name):
             raise st.method_not_allowed()
         r = found.resource
         labels[:7] = [verb, "dryRun" in query, r.group, r.version, r.plural, found.subresource,
@@ -139,7 +140,9 @@ class WebFace:
         req = APIRequest(verb, r, found.namespace, found.name, found.subresource, query, body,
                          content_type.split(";")[0].strip().lower(), user)
         code, result = await self.handlers.handle(req)
-        warnings = [f'299 - "{w}"' for w in dict.fromkeys(req.warnings)]
+        # quoted and escaped (Go's %q, as kube-apiserver does): a field name may hold any character
+        warnings = ["299 - " + orjson.dumps(w).decode().encode("ascii", "backslashreplace").decode()
+                    for w in dict.fromkeys(req.warnings)]
         if isinstance(result, Watcher):
             return await self._stream(request, req, result, accept, query)
         return self._encode(code, result, accept, req, query, warnings)
