@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 from typing import Callable
 
@@ -41,7 +42,7 @@ class Alarms:
         return sorted(a for a in self._active if alarm == pb.NONE or a[1] == alarm)
 
     def has(self, alarm: int) -> bool:
-        return any(a[1] == alarm for a in self._active)
+        return bool(self._active) and any(a[1] == alarm for a in self._active)
 
     def activate(self, member_id: int, alarm: int) -> list[tuple[int, int]]:
         pair = (member_id, alarm)
@@ -68,20 +69,34 @@ class Alarms:
 
 
 class SpaceQuota:
+    """The size is measured at most every SIZE_REFRESH_SECONDS (it costs a walk of store stats);
+    between measurements, admitted costs are added to the estimate, so it errs on the full side."""
+
+    SIZE_REFRESH_SECONDS = 0.1
+
     def __init__(self, quota_bytes: int, db_size: Callable[[], int], alarms: Alarms,
-                 member_id: int) -> None:
+                 member_id: int, clock: Callable[[], float] = time.monotonic) -> None:
         self.quota_bytes = quota_bytes if quota_bytes > 0 else DEFAULT_QUOTA_BYTES
         self._db_size = db_size
         self._alarms = alarms
         self._member_id = member_id
+        self._clock = clock
+        self._estimate = 0
+        self._measured_at = float("-inf")
 
     def check(self, cost: int) -> None:
         """Raise NoSpaceError (and the NOSPACE alarm) if a write of `cost` bytes does not fit."""
         if self._alarms.has(pb.NOSPACE):
             raise NoSpaceError()
-        if self._db_size() + cost > self.quota_bytes:
+        now = self._clock()
+        if now - self._measured_at >= self.SIZE_REFRESH_SECONDS \
+                or self._estimate + cost > self.quota_bytes:
+            self._estimate = self._db_size()
+            self._measured_at = now
+        if self._estimate + cost > self.quota_bytes:
             self._alarms.activate(self._member_id, pb.NOSPACE)
             raise NoSpaceError()
+        self._estimate += cost
 
     @staticmethod
     def put_cost(key: bytes, value: bytes) -> int:

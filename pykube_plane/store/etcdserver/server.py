@@ -32,7 +32,7 @@ class EtcdServer:
                  max_txn_ops: int = DEFAULT_MAX_TXN_OPS) -> None:
         self.store = store
         self.member = member
-        self.headers = Headers(store)
+        self.headers = Headers.for_store(store)
         self.alarms = Alarms(alarms_path)
         self.quota = SpaceQuota(quota_bytes, lambda: store.status().db_size, self.alarms,
                                 store.member_id)
@@ -57,7 +57,7 @@ class EtcdServer:
             ("grpc.so_reuseport", 0),
         ])
         pb_grpc.add_KVServicer_to_server(self.kv, server)
-        pb_grpc.add_WatchServicer_to_server(self.watch, server)
+        server.add_generic_rpc_handlers((self.watch.rpc_handler(),))
         pb_grpc.add_LeaseServicer_to_server(self.lease, server)
         pb_grpc.add_MaintenanceServicer_to_server(self.maintenance, server)
         pb_grpc.add_ClusterServicer_to_server(self.cluster, server)

@@ -8,6 +8,7 @@ from history later, or is cancelled as compacted) — a slow client never blocks
 
 Watch ids are per stream, chosen here (or by the client with `watch_id`), never the store's.
 The created response is written before the pump starts, so it always precedes the events.
+Event responses go out as bytes assembled from once-encoded events (`EventEncoder`).
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from typing import AsyncIterator
 
 import grpc
 
-from ..etcdpb import convert, rpc_pb2 as pb, rpc_pb2_grpc as pb_grpc
+from ..etcdpb import convert, kv_pb2, rpc_pb2 as pb, rpc_pb2_grpc as pb_grpc
 from ..etcdpb import rpctypes
 from ..kv import StoreError, Watch
 from .backend import Headers, ServedStore
@@ -25,13 +26,15 @@ from .backend import Headers, ServedStore
 log = logging.getLogger("pykube_plane.store.etcdserver")
 
 INVALID_WATCH_ID = -1  # etcd's clientv3.InvalidWatchID
+MERGE_MAX_EVENTS = 1000  # events per merged response (keeps one message far below gRPC limits)
 
 
 class _Stream:
     def __init__(self, store: ServedStore, headers: Headers, context: grpc.aio.ServicerContext,
-                 max_response_bytes: int) -> None:
+                 max_response_bytes: int, encoder: "EventEncoder") -> None:
         self._store = store
         self._headers = headers
+        self._encoder = encoder
         self._context = context
         self._max_response_bytes = max_response_bytes
         self._write_lock = asyncio.Lock()
@@ -41,7 +44,7 @@ class _Stream:
         self._next_id = 0
         self.closed = False
 
-    async def send(self, resp: pb.WatchResponse) -> None:
+    async def send(self, resp: pb.WatchResponse | bytes) -> None:
         async with self._write_lock:
             await self._context.write(resp)
 
@@ -105,24 +108,31 @@ class _Stream:
         await self.send(pb.WatchResponse(header=self._headers.make(), watch_id=wid, canceled=True))
 
     async def _pump(self, wid: int, watch: Watch) -> None:
-        headers = self._headers
         try:
             async for resp in watch:
-                msg = pb.WatchResponse(watch_id=wid, canceled=resp.canceled,
-                                       compact_revision=resp.compact_revision,
-                                       cancel_reason=resp.cancel_reason)
-                headers.fill(msg.header, resp.revision)
-                add = msg.events.add
-                for ev in resp.events:
-                    convert.fill_event(add(), ev)
-                if wid in self._fragment and len(msg.events) > 1 \
-                        and msg.ByteSize() > self._max_response_bytes:
-                    for part in _fragments(msg, self._max_response_bytes):
-                        await self.send(part)
-                else:
-                    await self.send(msg)
-                if resp.canceled:
-                    break
+                if resp.canceled or not resp.events:  # compacted / canceled, or progress
+                    await self.send(self._control(wid, resp))
+                    if resp.canceled:
+                        break
+                    continue
+                # While this pump waited on the stream, more responses may have queued up for
+                # this watcher: send them in one message (fewer, larger writes). Only plain
+                # event responses merge; the revision of the last one heads the message.
+                events = list(resp.events)
+                revision = resp.revision
+                tail = None
+                while len(events) < MERGE_MAX_EVENTS and getattr(watch, "pending_events", 0) > 0:
+                    nxt = await watch.__anext__()
+                    if nxt.canceled or not nxt.events:
+                        tail = nxt
+                        break
+                    events.extend(nxt.events)
+                    revision = nxt.revision
+                await self._send_events(wid, revision, events)
+                if tail is not None:
+                    await self.send(self._control(wid, tail))
+                    if tail.canceled:
+                        break
         except asyncio.CancelledError:
             raise
         except Exception:  # the client went away mid-write, or a store failure: end this watcher
@@ -136,6 +146,27 @@ class _Stream:
                     await watch.cancel()
                 except Exception:
                     pass
+
+    def _control(self, wid: int, resp) -> pb.WatchResponse:
+        msg = pb.WatchResponse(watch_id=wid, canceled=resp.canceled,
+                               compact_revision=resp.compact_revision, cancel_reason=resp.cancel_reason)
+        self._headers.fill(msg.header, resp.revision)
+        return msg
+
+    async def _send_events(self, wid: int, revision: int, events: list) -> None:
+        if wid not in self._fragment:
+            await self.send(self._encoder.response(self._headers.encode(revision), wid, events))
+            return
+        msg = pb.WatchResponse(watch_id=wid)
+        self._headers.fill(msg.header, revision)
+        add = msg.events.add
+        for ev in events:
+            convert.fill_event(add(), ev)
+        if len(msg.events) > 1 and msg.ByteSize() > self._max_response_bytes:
+            for part in _fragments(msg, self._max_response_bytes):
+                await self.send(part)
+        else:
+            await self.send(msg)
 
     async def close(self) -> None:
         if self.closed:
@@ -177,15 +208,81 @@ def _fragments(msg: pb.WatchResponse, limit: int) -> list[pb.WatchResponse]:
     return out
 
 
+def varint(n: int) -> bytes:
+    """Protobuf base-128 varint of a non-negative int."""
+    if n < 0x80:
+        return _SMALL_VARINTS[n]
+    out = bytearray()
+    while n > 0x7F:
+        out.append((n & 0x7F) | 0x80)
+        n >>= 7
+    out.append(n)
+    return bytes(out)
+
+
+_SMALL_VARINTS = [bytes([i]) for i in range(0x80)]
+_TAG_HEADER = b"\x0a"     # field 1, length-delimited
+_TAG_WATCH_ID = b"\x10"   # field 2, varint
+_TAG_EVENT = b"\x5a"      # field 11, length-delimited
+
+
+class EventEncoder:
+    """Encode once, fan out bytes: each event is serialised once however many watchers get it,
+    and a watcher's WatchResponse is assembled from those bytes (wire-identical to protobuf's).
+
+    The store hands the same Event object to every watcher of a key, so events are cached by
+    identity; an entry keeps its event alive, so an id is never reused while it is cached."""
+
+    def __init__(self, capacity: int = 65536) -> None:
+        self._capacity = capacity
+        self._cache: dict[int, tuple[object, bytes]] = {}
+
+    def event(self, ev) -> bytes:
+        hit = self._cache.get(id(ev))
+        if hit is not None and hit[0] is ev:
+            return hit[1]
+        msg = kv_pb2.Event()
+        convert.fill_event(msg, ev)
+        data = msg.SerializeToString()
+        cache = self._cache
+        if len(cache) >= self._capacity:
+            del cache[next(iter(cache))]  # oldest first (dicts keep insertion order)
+        cache[id(ev)] = (ev, data)
+        return data
+
+    def response(self, header: bytes, watch_id: int, events: list) -> bytes:
+        parts = [_TAG_HEADER, varint(len(header)), header]
+        if watch_id:
+            parts += (_TAG_WATCH_ID, varint(watch_id))
+        encode = self.event
+        for ev in events:
+            data = encode(ev)
+            parts += (_TAG_EVENT, varint(len(data)), data)
+        return b"".join(parts)
+
+
+def serialize_watch_response(resp: pb.WatchResponse | bytes) -> bytes:
+    return resp if type(resp) is bytes else resp.SerializeToString()
+
+
 class WatchService(pb_grpc.WatchServicer):
     def __init__(self, store: ServedStore, headers: Headers, *, max_response_bytes: int) -> None:
         self._store = store
         self._headers = headers
         self._max_response_bytes = max_response_bytes
+        self._encoder = EventEncoder()
         self.streams = 0
 
+    def rpc_handler(self) -> grpc.GenericRpcHandler:
+        """The Watch method with a serializer that passes pre-encoded responses through."""
+        return grpc.method_handlers_generic_handler("etcdserverpb.Watch", {
+            "Watch": grpc.stream_stream_rpc_method_handler(
+                self.Watch, request_deserializer=pb.WatchRequest.FromString,
+                response_serializer=serialize_watch_response),
+        })
+
     async def Watch(self, request_iterator, context: grpc.aio.ServicerContext) -> None:
-        stream = _Stream(self._store, self._headers, context, self._max_response_bytes)
+        stream = _Stream(self._store, self._headers, context, self._max_response_bytes, self._encoder)
         self.streams += 1
         try:
             await stream.serve(request_iterator)
