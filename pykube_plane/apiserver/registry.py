@@ -474,8 +474,10 @@ class Registry:
             await self._admit(resource, "create", namespace, name, obj, user)
             await strategy.admit(self, resource, obj, None, user)
             key = resource.key(namespace, name)
-            if name and not generate and self.cache(resource).get(key) is not None:
-                raise st.already_exists(resource, name)     # before allocating anything for it
+            # before allocating anything for it; the cache may lag a delete, so the store confirms
+            if name and not generate and self.cache(resource).get(key) is not None \
+                    and await self.storage.get(key) is not None:
+                raise st.already_exists(resource, name)
             await strategy.allocate(self, resource, obj, None, taken)
             self._validate(resource, obj, None)
             if opts.dry_run:
