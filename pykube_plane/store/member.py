@@ -59,7 +59,7 @@ def parse_initial_cluster(text: str) -> dict[str, list[str]]:
     return cluster
 
 
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)(h|m|s|ms)")
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
 
 
 def parse_retention(text: str, mode: str) -> float | int:

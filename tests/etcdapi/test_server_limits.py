@@ -137,3 +137,44 @@ async def test_space_quota_raises_nospace_until_disarmed(tmp_path, kind):
     finally:
         await kv.close()
         await asyncio.to_thread(srv.stop)
+
+
+async def test_odd_ranges_and_lease_ttls_are_answered_like_etcd(stubs, prefix):
+    kv, channel = stubs
+    lease = pb_grpc.LeaseStub(channel)
+    await kv.Put(pb.PutRequest(key=prefix + b"a", value=b"1"))
+    backwards = await kv.Range(pb.RangeRequest(key=prefix + b"b", range_end=prefix + b"a"))
+    assert backwards.count == 0 and not backwards.kvs
+    negative = await kv.Range(pb.RangeRequest(key=prefix + b"a", revision=-5, limit=-1))
+    assert negative.count == 1  # a revision <= 0 means latest, a limit <= 0 means none
+    assert (await kv.DeleteRange(pb.DeleteRangeRequest(key=prefix + b"b",
+                                                       range_end=prefix + b"a"))).deleted == 0
+    with pytest.raises(grpc.aio.AioRpcError) as exc:
+        await kv.Compact(pb.CompactionRequest(revision=10**12))
+    assert exc.value.code() == grpc.StatusCode.OUT_OF_RANGE
+    assert exc.value.details() == "etcdserver: mvcc: required revision is a future revision"
+    assert (await lease.LeaseGrant(pb.LeaseGrantRequest(TTL=0))).TTL >= 1  # raised to the minimum
+    with pytest.raises(grpc.aio.AioRpcError) as exc:
+        await lease.LeaseGrant(pb.LeaseGrantRequest(TTL=10**12))
+    assert exc.value.code() == grpc.StatusCode.OUT_OF_RANGE
+    assert exc.value.details() == "etcdserver: too large lease TTL"
+    granted = await lease.LeaseGrant(pb.LeaseGrantRequest(TTL=30, ID=0x5EED))
+    with pytest.raises(grpc.aio.AioRpcError) as exc:
+        await lease.LeaseGrant(pb.LeaseGrantRequest(TTL=30, ID=granted.ID))
+    assert exc.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert exc.value.details() == "etcdserver: lease already exists"
+    await lease.LeaseRevoke(pb.LeaseRevokeRequest(ID=granted.ID))
+
+
+async def test_health_and_metrics_endpoints(server):
+    import aiohttp
+
+    async with aiohttp.ClientSession() as http:
+        async with http.get(server.metrics_url + "/health") as resp:
+            assert resp.status == 200
+            assert (await resp.json(content_type=None))["health"] == "true"
+        async with http.get(server.metrics_url + "/metrics") as resp:
+            text = await resp.text()
+            assert resp.status == 200
+    assert "etcd_server_has_leader 1" in text
+    assert "etcd_mvcc_db_total_size_in_bytes" in text
