@@ -311,10 +311,11 @@ class _WatchMux:
             if w.next_revision <= 0:
                 w.next_revision = revision + 1
             return
-        if resp.watch_id == -1:  # a progress notification for every watcher of the stream
+        if resp.watch_id == -1:
+            # A progress notification for every watcher of the stream (etcd 3.5). It is passed on
+            # but does not move resume points: etcd 3.5.1 sends it even for a watcher still
+            # catching up, so resuming after it could skip that watcher's events.
             for w in self._by_server_id.values():
-                if revision + 1 > w.next_revision:
-                    w.next_revision = revision + 1
                 w.deliver(WatchResponse(w.id, revision, []))
             return
         w = self._by_server_id.get(resp.watch_id)
@@ -376,18 +377,14 @@ class _KeepAliveMux:
                 call = await self._stream()
                 await call.write(pb.LeaseKeepAliveRequest(ID=lease_id))
                 ttl = await asyncio.wait_for(fut, self._conn.request_timeout)
-            except (grpc.aio.AioRpcError, asyncio.InvalidStateError, ConnectionError) as exc:
+            except (grpc.aio.AioRpcError, grpc.aio.UsageError, asyncio.InvalidStateError,
+                    ConnectionError, asyncio.TimeoutError) as exc:
+                # the stream broke (or never answered): open a new one, on the next endpoint
                 self._drop(lease_id, fut)
                 await self._reset()
                 if loop.time() >= deadline:
                     raise EndpointsUnavailableError() from exc
                 await asyncio.sleep(0.05)
-                continue
-            except asyncio.TimeoutError:
-                self._drop(lease_id, fut)
-                await self._reset()
-                if loop.time() >= deadline:
-                    raise EndpointsUnavailableError() from None
                 continue
             if ttl <= 0:
                 raise LeaseNotFoundError()
@@ -408,6 +405,7 @@ class _KeepAliveMux:
             return self._call
 
     async def _read(self, call) -> None:
+        ended: BaseException = ConnectionError("lease keepalive stream ended")
         try:
             while True:
                 resp = await call.read()
@@ -417,14 +415,17 @@ class _KeepAliveMux:
                     if not fut.done():
                         fut.set_result(resp.TTL)
         except grpc.aio.AioRpcError as exc:
-            self._conn.rotate(self._ep)
-            for waiters in self._waiting.values():
-                for fut in waiters:
-                    if not fut.done():
-                        fut.set_exception(exc)
+            ended = exc
         finally:
             if self._call is call:
                 self._call = None
+                self._conn.rotate(self._ep)
+                # whoever still waits on this stream retries on a new one
+                for waiters in self._waiting.values():
+                    for fut in waiters:
+                        if not fut.done():
+                            fut.set_exception(ended)
+                self._waiting.clear()
 
     async def _reset(self) -> None:
         async with self._lock:

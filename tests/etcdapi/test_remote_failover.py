@@ -61,3 +61,14 @@ async def test_no_reachable_endpoint_raises_a_store_error():
             await kv.range(b"/k")
     finally:
         await kv.close()
+
+
+async def test_lease_keepalive_stream_reopens_after_restart(own_server):
+    kv = RemoteKV([own_server.endpoint], retry_budget=30.0)
+    try:
+        grant = await kv.lease_grant(60)
+        assert await kv.lease_keepalive(grant.id) == 60
+        await asyncio.to_thread(own_server.restart)
+        assert await kv.lease_keepalive(grant.id) == 60
+    finally:
+        await kv.close()
