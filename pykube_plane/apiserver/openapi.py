@@ -19,6 +19,7 @@ from . import schemas
 from .discovery import KUBERNETES_VERSION
 from .resources import RESOURCES, Resource, ResourceTable
 
+V2_PROTOBUF = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
 PATCH_TYPES = ("application/json-patch+json", "application/merge-patch+json",
                "application/strategic-merge-patch+json")
 META = "io.k8s.apimachinery.pkg.apis.meta.v1"
@@ -275,3 +276,14 @@ def v3_index(table: ResourceTable = RESOURCES) -> dict[str, Any]:
     docs = v3_documents(table)
     return {"paths": {path: {"serverRelativeURL": f"/openapi/v3/{path}?hash={digest}"}
                       for path, (_, digest) in sorted(docs.items())}}
+
+
+def v2_protobuf_document() -> bytes:
+    """/openapi/v2 in gnostic's protobuf (openapi_v2.Document), which is all kubectl reads v2 in:
+    {swagger: "2.0", info: {title, version}} and no definitions. kubectl's v2 consumers (client-side
+    validation, apply's patch-type lookup) then skip kinds they find no schema for, and rely on
+    /openapi/v3 and the server's own field validation, which describe every served kind."""
+    def field(number: int, payload: bytes) -> bytes:
+        return bytes([(number << 3) | 2, len(payload)]) + payload
+    info = field(1, b"Kubernetes") + field(2, KUBERNETES_VERSION.encode())
+    return field(1, b"2.0") + field(2, info)

@@ -99,14 +99,14 @@ class Registry:
         self.watcher_queue = watcher_queue
         self.caches: dict[str, WatchCache] = {}
         self._field_names: dict[str, tuple[str, ...]] = {}
-        self._bookmark_task: asyncio.Task | None = None
+        self._tasks: list[asyncio.Task] = []
         self.namespace_lifecycle: Any = None     # admission.NamespaceLifecycle, set by the server
         self.copy = copy
 
     # ------------------------------------------------------------------------------------------
     # lifecycle
 
-    async def start(self, bookmark_interval: float = 30.0) -> None:
+    async def start(self, bookmark_interval: float = 30.0, compaction_interval: float = 300.0) -> None:
         for r in self.table.stored():
             names = tuple(sorted(api_fields.selectable_fields(r.kind)))
             self._field_names[r.storage] = names
@@ -125,16 +125,39 @@ class Registry:
             self.allocator.observe(None, co.obj())
         services.add_listener(lambda _t, cur, prev: self.allocator.observe(
             prev.obj() if prev is not None else None, cur.obj() if cur is not None else None))
-        self._bookmark_task = asyncio.get_running_loop().create_task(self._bookmarks(bookmark_interval))
+        loop = asyncio.get_running_loop()
+        self._tasks = [loop.create_task(self._bookmarks(bookmark_interval), name="watch-bookmarks")]
+        if compaction_interval > 0:
+            self._tasks.append(loop.create_task(self._compactor(compaction_interval), name="store-compactor"))
 
     async def stop(self) -> None:
-        if self._bookmark_task is not None:
-            self._bookmark_task.cancel()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
             try:
-                await self._bookmark_task
+                await task
             except asyncio.CancelledError:
                 pass
+        self._tasks = []
         await asyncio.gather(*(c.stop() for c in self.caches.values()))
+
+    async def _compactor(self, interval: float) -> None:
+        """Like kube-apiserver's compactor: every interval, compact the store's history up to the
+        revision it had one interval ago, so old versions do not pile up but a watch or a paged
+        list that started within the last interval can still resume."""
+        previous = 0
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                current = await self.storage.current_revision()
+                if previous:
+                    await self.kv.compact(previous)
+                    log.info("compacted the store at revision %d", previous)
+                previous = current
+            except CompactedError:
+                previous = 0
+            except StoreError as e:
+                log.warning("compaction failed: %s", e.message)
 
     async def _bookmarks(self, interval: float) -> None:
         while True:

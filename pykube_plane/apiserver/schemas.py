@@ -44,39 +44,64 @@ def unknown_fields(definition: str, obj: Any, limit: int = 50) -> list[str]:
     """Paths of the fields in `obj` that the schema does not define, in k8s' notation
     (`spec.containers[0].imagePullPolcy`), at most `limit` of them."""
     found: list[str] = []
-    defs = definitions()
-    _walk(defs, defs.get(definition), obj, "", found, limit)
+    node = _compiled(definition)
+    if node is not None:
+        _walk(node, obj, "", found, limit)
     return found
 
 
-def _walk(defs: dict, schema: dict | None, value: Any, path: str, found: list[str], limit: int) -> None:
-    if schema is None or len(found) >= limit:
-        return
+# A compiled schema node: (properties, items, additional). `properties` maps a field to its node
+# (None: the node accepts anything); `items` / `additional` are the nodes of list items / map
+# values. FREE accepts anything. Compiled once per definition, shared by every check.
+FREE = None
+_nodes: dict[str, list] = {}
+
+
+def _compiled(name: str) -> list | None:
+    node = _nodes.get(name)
+    if node is None:
+        schema = definitions().get(name)
+        if schema is None:
+            return FREE
+        node = _nodes[name] = [None, None, None]     # placed first: recursive definitions end here
+        node[:] = _compile(schema) or [None, None, None]
+    return node
+
+
+def _compile(schema: dict) -> list | None:
     target = ref_target(schema)
     if target is not None:
-        schema = defs.get(target)
-        if schema is None:
-            return
+        return _compiled(target)
     if schema.get("x-kubernetes-preserve-unknown-fields"):
-        return
-    kind = schema.get("type")
-    if isinstance(value, dict):
-        properties = schema.get("properties")
+        return FREE
+    properties = schema.get("properties")
+    if properties is not None:
+        return [{k: _compile(v) for k, v in properties.items()}, None, None]
+    if schema.get("type") == "array" and isinstance(schema.get("items"), dict):
+        return [None, _compile(schema["items"]), None]
+    if isinstance(schema.get("additionalProperties"), dict):
+        return [None, None, _compile(schema["additionalProperties"])]
+    return FREE
+
+
+def _walk(node: list, value: Any, path: str, found: list[str], limit: int) -> None:
+    properties, items, additional = node
+    if type(value) is dict:
         if properties is not None:
             for key, item in value.items():
-                child = f"{path}.{key}" if path else key
-                prop = properties.get(key)
-                if prop is None:
-                    found.append(child)
+                if key in properties:
+                    child = properties[key]
+                    if child is not None and (type(item) is dict or type(item) is list):
+                        _walk(child, item, f"{path}.{key}" if path else key, found, limit)
+                else:
+                    found.append(f"{path}.{key}" if path else key)
                     if len(found) >= limit:
                         return
-                else:
-                    _walk(defs, prop, item, child, found, limit)
-        elif isinstance(schema.get("additionalProperties"), dict):
-            extra = schema["additionalProperties"]
+        elif additional is not None:
             for key, item in value.items():
-                _walk(defs, extra, item, f"{path}[{key}]", found, limit)
-    elif isinstance(value, list) and kind == "array" and isinstance(schema.get("items"), dict):
-        items = schema["items"]
+                if type(item) is dict or type(item) is list:
+                    _walk(additional, item, f"{path}[{key}]", found, limit)
+    elif type(value) is list and items is not None:
         for i, item in enumerate(value):
-            _walk(defs, items, item, f"{path}[{i}]", found, limit)
+            if type(item) is dict or type(item) is list:
+                _walk(items, item, f"{path}[{i}]", found, limit)

@@ -38,6 +38,7 @@ class APIServer:
                  table: ResourceTable = RESOURCES, service_cidr: str = "10.96.0.0/12",
                  node_port_range: tuple[int, int] = (30000, 32767), watch_capacity: int = 10_000,
                  watcher_queue: int = 1_000, bookmark_interval: float = 30.0,
+                 compaction_interval: float = 300.0,
                  advertise_address: str | None = None, bootstrap: bool = True) -> None:
         self.kv = kv
         self.host = host
@@ -54,6 +55,7 @@ class APIServer:
         self.handlers = Handlers(self.registry, self.authorizer)
         self.metrics = APIMetrics()
         self.bookmark_interval = bookmark_interval
+        self.compaction_interval = compaction_interval
         self.advertise_address = advertise_address or (host if host not in ("0.0.0.0", "::", "") else "127.0.0.1")
         self.bootstrap = bootstrap
         self._runner: web.AppRunner | None = None
@@ -66,7 +68,7 @@ class APIServer:
         return f"{scheme}://{host}:{self.port}"
 
     async def start(self) -> None:
-        await self.registry.start(self.bookmark_interval)
+        await self.registry.start(self.bookmark_interval, self.compaction_interval)
         if self.authorizer is not None:
             self._feed_authorizer()
         runner = web.AppRunner(self.web.app(), handler_cancellation=True, access_log=None)

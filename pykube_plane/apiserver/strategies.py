@@ -304,7 +304,10 @@ class ServiceStrategy(Strategy):
         if svc_type == "ExternalName":
             return
         allocator = registry.allocator
-        if spec.get("ipFamilyPolicy") == "RequireDualStack":
+        headless = spec.get("clusterIP") == "None" or (spec.get("clusterIPs") or [""])[0] == "None"
+        # Headless Services take every family the cluster has (k8s defaults them to
+        # RequireDualStack); the others cannot ask for two on a single-stack cluster.
+        if spec.get("ipFamilyPolicy") == "RequireDualStack" and not headless:
             raise st.invalid_field("Service", "", name, "spec.ipFamilyPolicy", "FieldValueInvalid",
                                    "this cluster is not configured for dual-stack services", "RequireDualStack")
         families = spec.get("ipFamilies") or []

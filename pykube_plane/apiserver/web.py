@@ -321,8 +321,11 @@ class WebFace:
             return _json_response(200, orjson.dumps(doc))
         if clean == "/openapi/v2":
             accept = request.headers.get("Accept", "")
+            if "protobuf" in accept and "json" not in accept:
+                return web.Response(status=200, body=openapi.v2_protobuf_document(),
+                                    headers={"Content-Type": openapi.V2_PROTOBUF})
             if accept and "json" not in accept and "*/*" not in accept:
-                raise st.not_acceptable((JSON_TYPE,))
+                raise st.not_acceptable((JSON_TYPE, openapi.V2_PROTOBUF))
             return _json_response(200, openapi.v2_document(self.table))
         if clean == "/openapi/v3":
             return _json_response(200, orjson.dumps(openapi.v3_index(self.table)))

@@ -65,7 +65,12 @@ async def test_openapi(http):
     async with http.get("/openapi/v2", headers={"Accept": "application/json"}) as r:
         v2 = await r.json()
     assert v2["swagger"] == "2.0" and "io.k8s.api.core.v1.Pod" in v2["definitions"]
+    # what kubectl asks for: gnostic's protobuf, a document with no definitions (v3 has them)
     async with http.get("/openapi/v2", headers={"Accept": "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"}) as r:
+        assert r.status == 200 and r.headers["Content-Type"].endswith("+protobuf")
+        fields = {number: value for number, _, value in protobuf._fields(await r.read())}
+    assert fields[1] == b"2.0" and b"Kubernetes" in fields[2]
+    async with http.get("/openapi/v2", headers={"Accept": "application/xml"}) as r:
         await status_of(r, 406)
 
 
