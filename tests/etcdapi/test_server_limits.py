@@ -178,3 +178,35 @@ async def test_health_and_metrics_endpoints(server):
             assert resp.status == 200
     assert "etcd_server_has_leader 1" in text
     assert "etcd_mvcc_db_total_size_in_bytes" in text
+
+
+async def test_watch_stream_keeps_delivering_after_the_client_half_closes(server, prefix):
+    async with grpc.aio.insecure_channel(server.endpoint) as channel:
+        kv = pb_grpc.KVStub(channel)
+        start = (await kv.Range(pb.RangeRequest(key=prefix))).header.revision + 1
+        call = pb_grpc.WatchStub(channel).Watch()
+        await call.write(pb.WatchRequest(create_request=pb.WatchCreateRequest(
+            key=prefix + b"k", start_revision=start)))
+        await call.done_writing()
+        created = await asyncio.wait_for(call.read(), 10)
+        assert created.created
+        rev = (await kv.Put(pb.PutRequest(key=prefix + b"k", value=b"v"))).header.revision
+        event = await asyncio.wait_for(call.read(), 10)
+        assert event.events[0].kv.mod_revision == rev
+        call.cancel()
+
+
+async def test_watch_ids_chosen_by_the_client_and_duplicates(server, prefix):
+    async with grpc.aio.insecure_channel(server.endpoint) as channel:
+        call = pb_grpc.WatchStub(channel).Watch()
+        create = pb.WatchRequest(create_request=pb.WatchCreateRequest(key=prefix, watch_id=7))
+        await call.write(create)
+        first = await asyncio.wait_for(call.read(), 10)
+        assert first.created and first.watch_id == 7 and not first.canceled
+        await call.write(create)
+        dup = await asyncio.wait_for(call.read(), 10)
+        assert dup.created and dup.canceled and dup.watch_id == -1
+        await call.write(pb.WatchRequest(cancel_request=pb.WatchCancelRequest(watch_id=7)))
+        gone = await asyncio.wait_for(call.read(), 10)
+        assert gone.canceled and gone.watch_id == 7
+        call.cancel()

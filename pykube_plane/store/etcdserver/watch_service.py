@@ -60,6 +60,8 @@ class _Stream:
                     for w in list(self._watches.values()):
                         w.request_progress()
                 # anything else: ignored, like etcd (an unknown request must not end the stream)
+            # The client half-closed: like etcd, keep delivering until it cancels the call.
+            await asyncio.Event().wait()
         finally:
             await self.close()
 
