@@ -108,7 +108,37 @@ class WebFace:
         user = authn.authenticate(request.headers, peer)
         if user is None:
             raise st.unauthorized()
+        if "Impersonate-User" in request.headers or "Impersonate-Group" in request.headers:
+            user = self._impersonate(request, user)
         return user
+
+    def _impersonate(self, request: web.Request, user: Any) -> Any:
+        """`kubectl --as` / `--as-group`: act as another user if RBAC lets this one impersonate
+        (verb "impersonate" on users / groups / uids), as kube-apiserver's impersonation filter does."""
+        from .authn import ALL_AUTHENTICATED, UserInfo
+        from .rbac import RequestAttributes
+        name = request.headers.get("Impersonate-User", "")
+        groups = request.headers.getall("Impersonate-Group", [])
+        uid = request.headers.get("Impersonate-Uid", "")
+        if not name:
+            raise st.bad_request("requested impersonation of groups without impersonating a user")
+        checks = [("users", "", name)] + [("groups", "", g) for g in groups]
+        if uid:
+            checks.append(("uids", "authentication.k8s.io", uid))
+        authorizer = self.server.authorizer
+        for resource, group, target in checks:
+            if authorizer is None:
+                break
+            attrs = RequestAttributes(user, "impersonate", True, group, "", resource, "", "", target)
+            allowed, _ = authorizer.authorize(attrs)
+            if not allowed:
+                where = f'in API group "{group}" '
+                raise st.APIError(403, "Forbidden", f'{resource}{"." + group if group else ""} "{target}" is '
+                                  f'forbidden: User "{user.name}" cannot impersonate resource "{resource}" '
+                                  f'{where}at the cluster scope', {"name": target, "kind": resource})
+        if name != "system:anonymous" and ALL_AUTHENTICATED not in groups:
+            groups = list(groups) + [ALL_AUTHENTICATED]
+        return UserInfo(name, tuple(groups), uid)
 
     async def _serve(self, request: web.Request, labels: list) -> web.StreamResponse:
         user = self._authenticate(request)

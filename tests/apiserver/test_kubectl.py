@@ -254,3 +254,40 @@ def test_server_side_apply_is_refused_clearly(k):
     result = k.kubectl("apply", "--server-side", "-n", ns, "-f", "-", input=DEPLOYMENT, check=False)
     assert result.returncode != 0 and "Server-side apply not available on the server" in result.stderr
     assert k.kubectl("get", "deployment", "web", "-n", ns, check=False).returncode != 0
+
+
+def test_create_generators_send_protobuf(k):
+    """`kubectl create <kind>` posts protobuf through its typed clients; what lands is what JSON gives."""
+    ns = "generated"
+    k.kubectl("create", "namespace", ns)
+    k.kubectl("create", "configmap", "cfg", "-n", ns, "--from-literal=a=1", "--from-literal=b=two")
+    k.kubectl("create", "secret", "generic", "sec", "-n", ns, "--from-literal=pw=s3cr3t")
+    k.kubectl("create", "service", "nodeport", "np", "--tcp=81:8081", "-n", ns)
+    k.kubectl("create", "deployment", "dep", "--image=nginx:1.27", "--replicas=0", "--port=80", "-n", ns)
+    k.kubectl("create", "job", "jb", "--image=busybox", "-n", ns, "--", "echo", "hi")
+    k.kubectl("create", "role", "reader", "--verb=get,list", "--resource=pods", "-n", ns)
+    k.kubectl("create", "rolebinding", "bob-reads", "--role=reader", "--user=bob", "-n", ns)
+    k.kubectl("create", "priorityclass", "gen-high", "--value=1000", "--description=high")
+    k.kubectl("create", "quota", "q", "--hard=cpu=2,pods=10", "-n", ns)
+    assert k.kubectl_json("get", "namespace", ns)["status"]["phase"] == "Active"
+    assert k.kubectl_json("get", "configmap", "cfg", "-n", ns)["data"] == {"a": "1", "b": "two"}
+    assert k.kubectl_json("get", "secret", "sec", "-n", ns)["data"] == {"pw": "czNjcjN0"}
+    svc = k.kubectl_json("get", "service", "np", "-n", ns)["spec"]
+    assert svc["type"] == "NodePort" and svc["ports"][0]["targetPort"] == 8081 and svc["ports"][0]["nodePort"]
+    dep = k.kubectl_json("get", "deployment", "dep", "-n", ns)["spec"]
+    assert dep["replicas"] == 0 and dep["template"]["spec"]["containers"][0]["ports"] == [
+        {"containerPort": 80, "protocol": "TCP"}]
+    job = k.kubectl_json("get", "job", "jb", "-n", ns)["spec"]["template"]["spec"]
+    assert job["containers"][0]["command"] == ["echo", "hi"] and job["restartPolicy"] == "Never"
+    rules = k.kubectl_json("get", "role", "reader", "-n", ns)["rules"]
+    assert rules == [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list"]}]
+    binding = k.kubectl_json("get", "rolebinding", "bob-reads", "-n", ns)
+    assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "reader"}
+    assert binding["subjects"] == [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "bob"}]
+    assert k.kubectl_json("get", "priorityclass", "gen-high")["value"] == 1000
+    assert k.kubectl_json("get", "quota", "q", "-n", ns)["spec"]["hard"] == {"cpu": "2", "pods": "10"}
+    # impersonation: the admin may act as bob, who may read pods there and nothing more
+    assert k.kubectl("auth", "can-i", "list", "pods", "-n", ns, "--as=bob").stdout.strip() == "yes"
+    assert k.kubectl("auth", "can-i", "delete", "pods", "-n", ns, "--as=bob", check=False).stdout.strip() == "no"
+    denied = k.kubectl("get", "configmaps", "-n", ns, "--as=bob", check=False)
+    assert denied.returncode != 0 and 'User "bob" cannot list resource "configmaps"' in denied.stderr

@@ -141,3 +141,13 @@ def test_client_certificate_user(secured, tmp_path):
     assert created.returncode == 0, created.stderr
     nodes = subprocess.run(base + ["get", "nodes"], capture_output=True, text=True, timeout=60)
     assert nodes.returncode != 0 and 'User "carol" cannot list resource "nodes"' in nodes.stderr
+
+
+def test_impersonation_needs_the_impersonate_verb(secured):
+    refused = as_user(secured, "alice-token", "get", "configmaps", "-n", "team-a", "--as=kubernetes-admin")
+    assert refused.returncode != 0
+    assert 'User "alice" cannot impersonate resource "users" in API group "" at the cluster scope' in refused.stderr
+    allowed = secured.kubectl("get", "configmaps", "-n", "team-a", "--as=alice", "-o", "name")
+    assert allowed.stdout.split() == ["configmap/visible"]
+    denied = secured.kubectl("get", "configmaps", "-n", "team-b", "--as=alice", check=False)
+    assert denied.returncode != 0 and 'User "alice" cannot list' in denied.stderr
