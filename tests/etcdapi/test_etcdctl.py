@@ -182,3 +182,19 @@ def test_sigterm_shuts_down_cleanly_and_data_survives(tmp_path, kind):
         assert etcdctl(srv.endpoint, "get", "/durable", "--print-value-only").stdout == "yes\n"
     finally:
         srv.stop()
+
+
+def test_auth_and_maintenance_commands_answer_cleanly(tmp_path):
+    srv = start_server("kplane", tmp_path)
+    try:
+        assert "Authentication Status: false" in etcdctl(srv.endpoint, "auth", "status").stdout
+        assert etcdctl(srv.endpoint, "user", "list").stdout == ""
+        refused = etcdctl(srv.endpoint, "user", "add", "bob:pw", check=False)
+        assert refused.returncode == 1
+        assert "users and roles are not supported by this store" in refused.stderr
+        assert "Finished defragmenting" in etcdctl(srv.endpoint, "defrag").stdout
+        assert etcdctl(srv.endpoint, "alarm", "list").stdout == ""
+        assert "bad leader transferee" in etcdctl(srv.endpoint, "move-leader", "1", check=False).stderr
+        assert "Traceback" not in srv.log_tail(100_000)
+    finally:
+        srv.stop()

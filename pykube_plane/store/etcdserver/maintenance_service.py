@@ -80,6 +80,10 @@ class MaintenanceService(pb_grpc.MaintenanceServicer):
         # nothing to compact physically beyond what KV.Compact already released.
         return pb.DefragmentResponse(header=self._headers.make())
 
+    async def Downgrade(self, request, context):
+        await context.abort(grpc.StatusCode.UNIMPLEMENTED,
+                            "etcdserver: downgrade is not supported by this store")
+
     @etcd_errors
     async def MoveLeader(self, request: pb.MoveLeaderRequest, context) -> pb.MoveLeaderResponse:
         if request.targetID != self._headers.member_id:
@@ -119,8 +123,12 @@ class ClusterService(pb_grpc.ClusterServicer):
         await context.abort(grpc.StatusCode.UNIMPLEMENTED, _NOT_YET)
 
 
+_NO_AUTH = "etcdserver: users and roles are not supported by this store"
+
+
 class AuthService(pb_grpc.AuthServicer):
-    """Authentication is not enabled on a kplane store: etcd's answers for that state."""
+    """Authentication is not enabled on a kplane store: etcd's answers for that state; managing
+    users and roles is refused with a clear message rather than a server-side error."""
 
     def __init__(self, headers: Headers) -> None:
         self._headers = headers
@@ -133,3 +141,24 @@ class AuthService(pb_grpc.AuthServicer):
 
     async def Authenticate(self, request, context):
         await context.abort(grpc.StatusCode.FAILED_PRECONDITION, "etcdserver: authentication is not enabled")
+
+    async def UserList(self, request, context) -> pb.AuthUserListResponse:
+        return pb.AuthUserListResponse(header=self._headers.make())
+
+    async def RoleList(self, request, context) -> pb.AuthRoleListResponse:
+        return pb.AuthRoleListResponse(header=self._headers.make())
+
+    async def UserGet(self, request, context):
+        await context.abort(grpc.StatusCode.FAILED_PRECONDITION, "etcdserver: user name not found")
+
+    async def RoleGet(self, request, context):
+        await context.abort(grpc.StatusCode.FAILED_PRECONDITION, "etcdserver: role name not found")
+
+
+async def _refuse_auth_change(self, request, context):
+    await context.abort(grpc.StatusCode.UNIMPLEMENTED, _NO_AUTH)
+
+
+for _name in ("AuthEnable", "UserAdd", "UserDelete", "UserChangePassword", "UserGrantRole",
+              "UserRevokeRole", "RoleAdd", "RoleDelete", "RoleGrantPermission", "RoleRevokePermission"):
+    setattr(AuthService, _name, _refuse_auth_change)
