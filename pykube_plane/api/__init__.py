@@ -3,14 +3,17 @@
 Pure functions over plain JSON-shaped dicts (what orjson decodes), no I/O, no clock except
 `meta.now_rfc3339`. Modules:
 
-- `names`       name and key formats (DNS-1123, label keys/values, ports, env names)
-- `quantity`    resource quantities, exact (`Quantity`, `parse_quantity`)
-- `labels`      label selectors (`parse_selector`, `selector_from_label_selector`)
-- `fields`      field selectors and the selectable fields of each kind
-- `patch`       JSON merge patch, JSON patch, strategic merge patch
-- `meta`        uid, timestamps, generateName, owner references
-- `kinds`       the kinds served: group, namespaced or not
-- `defaults`    `apply_defaults(kind, obj)` as kube-apiserver defaults v1 objects; `qos_class`
-- `validation`  `validate(kind, obj, old)` returning k8s field errors; Status texts
-- `objects`     pod resource sums the scheduler reuses
+- `names`         name and key formats (DNS-1123, label keys/values, ports, env names)
+- `kinds`         the kinds served: group, namespaced or not, name rule
+- `quantity`      resource quantities, exact (`Quantity`, `parse_quantity`)
+- `labels`        label selectors (`parse_selector`, `selector_from_label_selector`)
+- `fields`        field selectors and the selectable fields of each kind
+- `patch`         JSON merge patch, JSON patch, strategic merge patch
+- `meta`          uid, timestamps, generateName, owner references, keys
+- `defaults`      `apply_defaults(kind, obj)` as kube-apiserver defaults v1 objects; `qos_class`
+- `fielderrors`   `FieldError` and the Status texts (`invalid_message`, `causes`)
+- `validators`    field rules shared by the kinds (labels, selectors, quantities, resource names)
+- `podvalidation` PodSpec and pod template rules
+- `validation`    `validate(kind, obj, old)` returning k8s field errors
+- `objects`       pod resource sums the scheduler reuses
 """

@@ -24,12 +24,29 @@ def child(path: str, name: str) -> str:
 
 def json_equal(a: Any, b: Any) -> bool:
     """reflect.DeepEqual over decoded JSON (1 == 1.0, true != 1)."""
+    if a is b:
+        return True
+    if isinstance(a, (dict, list)):
+        # Python's == is looser (True == 1) but never stricter, so a miss is final; a hit is
+        # confirmed by identical sorted encodings, and only a mismatch there walks the trees.
+        if a != b:
+            return False
+        try:
+            if orjson.dumps(a, option=orjson.OPT_SORT_KEYS) == orjson.dumps(b, option=orjson.OPT_SORT_KEYS):
+                return True
+        except (TypeError, orjson.JSONEncodeError):
+            pass
+        return _json_equal_walk(a, b)
+    return _json_equal_walk(a, b)
+
+
+def _json_equal_walk(a: Any, b: Any) -> bool:
     if isinstance(a, bool) or isinstance(b, bool):
         return type(a) is type(b) and a == b
     if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(json_equal(a[k], b[k]) for k in a)
+        return a.keys() == b.keys() and all(_json_equal_walk(a[k], b[k]) for k in a)
     if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(json_equal(x, y) for x, y in zip(a, b))
+        return len(a) == len(b) and all(_json_equal_walk(x, y) for x, y in zip(a, b))
     return a == b and (type(a) is type(b) or isinstance(a, (int, float)) and isinstance(b, (int, float)))
 
 

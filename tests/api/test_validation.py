@@ -698,3 +698,13 @@ def test_arbitrary_json_never_raises(kind, obj, old):
     for errors in (validate(kind, obj), validate(kind, obj, old), validate(kind, obj, old, subresource="")):
         assert all(isinstance(e, FieldError) and isinstance(str(e), str) for e in errors)
         invalid_message(kind, "x", errors)
+
+
+def test_json_equal_is_deep_equal_of_decoded_json():
+    from pykube_plane.api.validators import json_equal
+    assert json_equal({"a": [1, {"b": 2.0}]}, {"a": [1.0, {"b": 2}]})
+    assert not json_equal({"a": [True]}, {"a": [1]})
+    assert not json_equal({"a": 1}, {"a": 1, "b": None})
+    assert json_equal({"b": 1, "a": 2}, {"a": 2, "b": 1})
+    assert json_equal([2 ** 70], [2 ** 70]) and not json_equal([2 ** 70], [2 ** 70 + 1])
+    assert not json_equal("1", 1) and json_equal(None, None)
