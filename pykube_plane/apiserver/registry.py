@@ -224,24 +224,24 @@ class Registry:
 
     def _check_fields(self, resource: Resource, obj: dict, opts: WriteOptions, kind: str | None = None,
                       group: str | None = None, version: str | None = None) -> None:
-        """Server-side field validation: unknown fields refused (Strict) or warned about (Warn)."""
-        if opts.field_validation == "Ignore":
-            return
+        """Server-side field validation: unknown fields are refused (Strict), or dropped with a
+        warning (Warn) or silently (Ignore), as decoding into kube-apiserver's types drops them."""
         definition = schemas.definition_name(resource.group if group is None else group,
                                              version or resource.version, kind or resource.kind)
         if definition is None:
             return
-        unknown = schemas.unknown_fields(definition, obj)
-        if not unknown:
+        strict = opts.field_validation == "Strict"
+        unknown = schemas.unknown_fields(definition, obj, prune=not strict)
+        if not unknown or opts.field_validation == "Ignore":
             return
         messages = [f'unknown field "{path}"' for path in unknown]
-        if opts.field_validation == "Strict":
+        if strict:
             raise st.bad_request("strict decoding error: " + ", ".join(messages))
-        opts.warnings.extend(messages)
+        opts.warnings.extend(messages[:50])
 
-    def _validate(self, resource: Resource, obj: dict, old: dict | None) -> None:
+    def _validate(self, resource: Resource, obj: dict, old: dict | None, subresource: str = "") -> None:
         kind = resource.kind
-        errors = api_validation.validate(kind, obj, old)
+        errors = api_validation.validate(kind, obj, old, subresource=subresource)
         if errors:
             name = (obj.get("metadata") or {}).get("name") or ""
             raise st.invalid(kind, resource.group, name, api_validation.invalid_message(kind, name, errors),
@@ -683,9 +683,11 @@ class Registry:
             new = self._prepare_update(resource, subresource, new, old)
             api_defaults.apply_defaults(resource.kind, new)
             if not subresource:
+                strategy.bump_generation(new, old)
+            if not subresource:
                 await self._admit(resource, "update", namespace, name, new, user)
             await strategy.allocate(self, resource, new, old, taken)
-            self._validate(resource, new, old)
+            self._validate(resource, new, old, subresource if subresource in ("status", "binding") else "")
             if self._same(new, old):
                 return self._external(resource, old), False
             if opts.dry_run:

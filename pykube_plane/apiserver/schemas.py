@@ -40,13 +40,14 @@ def ref_target(schema: dict) -> str | None:
     return ref
 
 
-def unknown_fields(definition: str, obj: Any, limit: int = 50) -> list[str]:
+def unknown_fields(definition: str, obj: Any, limit: int = 50, prune: bool = False) -> list[str]:
     """Paths of the fields in `obj` that the schema does not define, in k8s' notation
-    (`spec.containers[0].imagePullPolcy`), at most `limit` of them."""
+    (`spec.containers[0].imagePullPolcy`), at most `limit` of them. With `prune`, they are also
+    removed from `obj`, as decoding into kube-apiserver's Go types drops them."""
     found: list[str] = []
     node = _compiled(definition)
     if node is not None:
-        _walk(node, obj, "", found, limit)
+        _walk(node, obj, "", found, limit if not prune else 1 << 30, prune)
     return found
 
 
@@ -84,24 +85,30 @@ def _compile(schema: dict) -> list | None:
     return FREE
 
 
-def _walk(node: list, value: Any, path: str, found: list[str], limit: int) -> None:
+def _walk(node: list, value: Any, path: str, found: list[str], limit: int, prune: bool = False) -> None:
     properties, items, additional = node
     if type(value) is dict:
         if properties is not None:
+            unknown = None
             for key, item in value.items():
                 if key in properties:
                     child = properties[key]
                     if child is not None and (type(item) is dict or type(item) is list):
-                        _walk(child, item, f"{path}.{key}" if path else key, found, limit)
+                        _walk(child, item, f"{path}.{key}" if path else key, found, limit, prune)
                 else:
                     found.append(f"{path}.{key}" if path else key)
-                    if len(found) >= limit:
+                    if prune:
+                        (unknown := unknown or []).append(key)
+                    elif len(found) >= limit:
                         return
+            if unknown:
+                for key in unknown:
+                    del value[key]
         elif additional is not None:
             for key, item in value.items():
                 if type(item) is dict or type(item) is list:
-                    _walk(additional, item, f"{path}[{key}]", found, limit)
+                    _walk(additional, item, f"{path}[{key}]", found, limit, prune)
     elif type(value) is list and items is not None:
         for i, item in enumerate(value):
             if type(item) is dict or type(item) is list:
-                _walk(items, item, f"{path}[{i}]", found, limit)
+                _walk(items, item, f"{path}[{i}]", found, limit, prune)

@@ -59,6 +59,10 @@ class Strategy:
                 obj["status"] = old["status"]
             else:
                 obj.pop("status", None)
+
+    def bump_generation(self, obj: dict, old: dict) -> None:
+        """metadata.generation counts spec changes; run after defaulting, so that a spec that
+        only differs before normalisation ("0.5" vs "500m") is no change."""
         if self.tracks_generation:
             generation = old["metadata"].get("generation", 1)
             obj["metadata"]["generation"] = generation + 1 if _spec_changed(obj, old) else generation

@@ -47,6 +47,15 @@ def _status_response(e: st.APIError) -> web.Response:
     return web.Response(status=e.code, body=orjson.dumps(e.status), content_type=JSON_TYPE, headers=headers)
 
 
+def _warning_header(text: str) -> str:
+    """`299 - "text"`, quoted and escaped like Go's %q (kube-apiserver's warnings): a field name
+    in a warning may hold any character, a header only printable ASCII."""
+    quoted = "".join(c if " " <= c <= "~" and c not in '"\\' else
+                     ("\\" + c if c in '"\\' else f"\\u{ord(c):04x}" if ord(c) < 0x10000 else f"\\U{ord(c):08x}")
+                     for c in text)
+    return f'299 - "{quoted}"'
+
+
 def _query(request: web.Request) -> dict[str, str]:
     out: dict[str, str] = {}
     for key, value in request.query.items():
@@ -170,9 +179,7 @@ class WebFace:
         req = APIRequest(verb, r, found.namespace, found.name, found.subresource, query, body,
                          content_type.split(";")[0].strip().lower(), user)
         code, result = await self.handlers.handle(req)
-        # quoted and escaped (Go's %q, as kube-apiserver does): a field name may hold any character
-        warnings = ["299 - " + orjson.dumps(w).decode().encode("ascii", "backslashreplace").decode()
-                    for w in dict.fromkeys(req.warnings)]
+        warnings = [_warning_header(w) for w in dict.fromkeys(req.warnings)]
         if isinstance(result, Watcher):
             return await self._stream(request, req, result, accept, query)
         return self._encode(code, result, accept, req, query, warnings)

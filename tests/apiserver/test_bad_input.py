@@ -10,6 +10,7 @@ import asyncio
 import json
 import threading
 import urllib.error
+import urllib.parse
 import urllib.request
 
 import pytest
@@ -134,8 +135,11 @@ def test_wrong_shapes_and_names(server, target, metadata, extra):
     obj = check_answer(code, answer)
     if code == 201:
         assert isinstance(obj["metadata"]["name"], str) and obj["metadata"]["name"]
-        server.request("DELETE", f"{target[0]}/{obj['metadata']['name']}?gracePeriodSeconds=0", b"",
-                       "application/json")
+        name = urllib.parse.quote(obj["metadata"]["name"], safe="")
+        code, answer = server.request("DELETE", f"{target[0]}/{name}?gracePeriodSeconds=0", b"", "application/json")
+        check_answer(code, answer)
+        assert code == 200
+        assert server.stored_keys() == before
     else:
         assert server.stored_keys() == before
 
