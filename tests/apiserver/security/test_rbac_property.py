@@ -7,6 +7,7 @@ decisions for every request of a small universe.
 """
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -20,7 +21,7 @@ ROLE_NAMES = ["r1", "r2", "r3"]
 VERBS = ["get", "list", "create", "delete"]
 API_GROUPS = ["", "apps"]
 RESOURCES = ["pods", "pods/status", "deployments", "secrets"]
-OBJECT_NAMES = ["", "x", "y"]
+OBJECT_NAMES = ["", "x"]
 PATHS = ["/healthz", "/logs/a", "/version"]
 
 
@@ -164,7 +165,10 @@ class Reference:
         return False
 
 
-@settings(max_examples=60, deadline=None)
+# Passing takes seconds; when a bug is found, shrinking to a small world can take minutes, and the
+# project-wide 300 s timeout would cut it short into a confusing "flaky" report.
+@pytest.mark.timeout(900)
+@settings(max_examples=40, deadline=None)
 @given(worlds(), st.lists(events(), max_size=12))
 def test_indexed_authorizer_matches_full_scan(world, changes) -> None:
     indexed = RBACAuthorizer(privileged_groups=())
