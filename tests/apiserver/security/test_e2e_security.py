@@ -286,7 +286,7 @@ def test_kubectl_auth_can_i(cluster: Cluster, who: str, args: list[str], answer:
 
 
 def test_kubectl_auth_can_i_as_another_user_via_subject_access_review(cluster: Cluster) -> None:
-    # --as needs impersonation, which kplane does not serve; SubjectAccessReview asks the same.
+    # The admin asks about alice directly, as `kubectl auth can-i --as` would through impersonation.
     review = {"apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview",
               "spec": {"user": "alice", "groups": ["devs"],
                        "resourceAttributes": {"namespace": "team-a", "verb": "list", "resource": "pods"}}}
