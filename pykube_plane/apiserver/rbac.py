@@ -73,7 +73,8 @@ def request_attributes(method: str, path: str, query: Mapping[str, str] | str | 
     A path the resolver cannot make sense of (e.g. "/api/v1/watch" with nothing after) still
     yields attributes — resource request, empty resource — so RBAC, then routing, answer it.
     """
-    parts = [p for p in path.strip("/").split("/")] if path.strip("/") else []
+    trimmed = path.strip("/")
+    parts = trimmed.split("/") if trimmed else []
     verb = method.lower()
     if len(parts) < 3 or parts[0] not in _API_PREFIXES:
         return RequestAttributes(user, verb, False, path=path)
