@@ -629,6 +629,7 @@ cdef class RaftNode:
             learners.discard(cc.node_id)
         if not voters:
             return ConfState(self._voters, self._learners)
+        known = set(self.progress)
         self.apply_conf_state(tuple(voters), tuple(learners))
         if self.role == ROLE_LEADER:
             if not self.promotable():
@@ -639,10 +640,10 @@ cdef class RaftNode:
                     self.abort_leader_transfer()
                 if self.maybe_commit():
                     self.bcast_append()
-                else:
-                    for pid in self.progress:
-                        if pid != self.id:
-                            self.maybe_send_append(pid, False)
+                # Probe new members now rather than at the next heartbeat.
+                for pid in self.progress:
+                    if pid not in known:
+                        self.maybe_send_append(pid, True)
         return ConfState(self._voters, self._learners)
 
     def has_ready(self):
