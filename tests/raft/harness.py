@@ -3,28 +3,26 @@ persist (into the MemoryStorage that outlives a crash), hand messages out, apply
 entries (conf changes included), advance. Used by the transcripts and the simulation."""
 from __future__ import annotations
 
+from types import ModuleType
 from typing import Any, Callable
 
-from pykube_plane._raft import (
-    ENTRY_CONF_CHANGE,
-    ConfChange,
-    ConfState,
-    MemoryStorage,
-    RaftNode,
-    Ready,
-)
+from pykube_plane import _raft as compiled_raft
 
 
 class NodeApp:
     def __init__(self, node_id: int, peers: tuple[int, ...] = (), *,
                  state_machine: Callable[[], Any], learners: tuple[int, ...] = (),
-                 storage: MemoryStorage | None = None, **raft_options: Any) -> None:
+                 storage: Any = None, impl: ModuleType = compiled_raft,
+                 **raft_options: Any) -> None:
+        """`impl` is the Raft implementation: the compiled core, or the plain-Python
+        reference (tests/raft/reference_raft.py) for differential runs."""
         self.id = node_id
+        self.impl = impl
         self.peers = tuple(peers)
         self.learners = tuple(learners)
         self.make_state_machine = state_machine
         self.raft_options = raft_options
-        self.storage = storage if storage is not None else MemoryStorage()
+        self.storage = storage if storage is not None else impl.MemoryStorage()
         self.alive = True
         self.start()
 
@@ -34,16 +32,16 @@ class NodeApp:
         self.state_machine = self.make_state_machine()
         if snapshot.index:
             self.state_machine.restore(snapshot.data)
-        self.conf_state: ConfState = snapshot.conf_state
+        self.conf_state = snapshot.conf_state
         self.applied_index = snapshot.index
-        self.node = RaftNode(self.id, self.peers, learners=self.learners, storage=self.storage,
-                             **self.raft_options)
+        self.node = self.impl.RaftNode(self.id, self.peers, learners=self.learners,
+                                       storage=self.storage, **self.raft_options)
         self.alive = True
 
     def crash(self) -> None:
         self.alive = False
 
-    def process_ready(self) -> tuple[Ready, list[tuple[Any, Any]]]:
+    def process_ready(self) -> tuple[Any, list[tuple[Any, Any]]]:
         """Handle one Ready in contract order. Returns it with the (entry, result) pairs
         applied; the caller sends ready.messages (already persisted here)."""
         rd = self.node.ready()
@@ -58,8 +56,9 @@ class NodeApp:
             self.storage.set_hard_state(rd.hard_state)
         results = []
         for entry in rd.committed_entries:
-            if entry.type == ENTRY_CONF_CHANGE:
-                self.conf_state = self.node.apply_conf_change(ConfChange.decode(entry.data))
+            if entry.type == self.impl.ENTRY_CONF_CHANGE:
+                cc = self.impl.ConfChange.decode(entry.data)
+                self.conf_state = self.node.apply_conf_change(cc)
                 results.append((entry, self.conf_state))
             elif entry.data:
                 results.append((entry, self.state_machine.apply(entry.data)))

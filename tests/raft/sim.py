@@ -16,16 +16,15 @@ import heapq
 import random
 from dataclasses import dataclass, field
 
+from types import ModuleType
+
+from pykube_plane import _raft as compiled_raft
 from pykube_plane._raft import (
     CONF_CHANGE_ADD_LEARNER_NODE,
     CONF_CHANGE_ADD_NODE,
     CONF_CHANGE_REMOVE_NODE,
     MSG_SNAP,
     ROLE_LEADER,
-    ConfChange,
-    ConfState,
-    Message,
-    ProposalDropped,
 )
 
 from . import linearizability
@@ -98,8 +97,10 @@ class SimResult:
 
 class Simulation:
     def __init__(self, seed: int, *, nodes: int | None = None, duration_ticks: int = 200,
-                 clients: int = 3, quiet_ticks: int = 60) -> None:
+                 clients: int = 3, quiet_ticks: int = 60,
+                 impl: ModuleType = compiled_raft) -> None:
         self.seed = seed
+        self.impl = impl
         self.rng = random.Random(seed)
         self.faults = Faults.random(self.rng)
         if nodes is None:
@@ -108,7 +109,7 @@ class Simulation:
         self.quiet = quiet_ticks * TICK
         self.now = 0
         self.clock = 0  # logical time of history events
-        self.queue: list[tuple[int, int, Message]] = []
+        self.queue: list[tuple[int, int, object]] = []
         self.sent = 0
         self.groups: dict[int, int] = {}
         self.checker = SafetyChecker()
@@ -134,7 +135,7 @@ class Simulation:
 
     def start_node(self, node_id: int, peers: tuple[int, ...]) -> None:
         self.apps[node_id] = NodeApp(node_id, peers, state_machine=KVStateMachine,
-                                     **self.raft_options)
+                                     impl=self.impl, **self.raft_options)
         self.phase[node_id] = self.rng.randrange(TICK)
         self.settle(self.apps[node_id])
 
@@ -148,7 +149,7 @@ class Simulation:
             for m in rd.messages:
                 self.send(m)
             for entry, result in applied:
-                if isinstance(result, ConfState):
+                if isinstance(result, self.impl.ConfState):
                     self.on_conf_applied(app, result)
                 elif result is not None:
                     self.on_write_applied(app, result)
@@ -162,7 +163,7 @@ class Simulation:
         self.serve_reads(app)
         self.checker.after_step(node)
 
-    def on_conf_applied(self, app: NodeApp, conf: ConfState) -> None:
+    def on_conf_applied(self, app: NodeApp, conf) -> None:
         # A member removed from the configuration is shut down (as etcd stops it) once
         # anyone applies its removal.
         for node_id in list(self.members):
@@ -177,7 +178,7 @@ class Simulation:
     def connected(self, a: int, b: int) -> bool:
         return self.groups.get(a, 0) == self.groups.get(b, 0)
 
-    def send(self, m: Message) -> None:
+    def send(self, m) -> None:
         f = self.faults
         self.sent += 1
         if self.rng.random() < f.drop:
@@ -191,7 +192,7 @@ class Simulation:
             self.sent += 1
             heapq.heappush(self.queue, (self.now + delay, self.sent, m))
 
-    def snapshot_failed(self, m: Message) -> None:
+    def snapshot_failed(self, m) -> None:
         # The transport notices a snapshot stream breaking (TCP does); plain messages vanish.
         if m.type == MSG_SNAP:
             sender = self.apps.get(m.from_)
@@ -199,7 +200,7 @@ class Simulation:
                 sender.node.report_snapshot(m.to, True)
                 self.settle(sender)
 
-    def deliver(self, m: Message) -> None:
+    def deliver(self, m) -> None:
         target = self.apps.get(m.to)
         if target is None or not target.alive or not self.connected(m.from_, m.to):
             self.snapshot_failed(m)
@@ -260,21 +261,21 @@ class Simulation:
         voters, learners = leader.node.voters, leader.node.learners
         choice = rng.random()
         if learners and choice < 0.5:
-            cc = ConfChange(CONF_CHANGE_ADD_NODE, rng.choice(learners))  # promote
+            cc = self.impl.ConfChange(CONF_CHANGE_ADD_NODE, rng.choice(learners))  # promote
         elif len(voters) < 5 and choice < 0.75:
             new_id = self.next_id
             self.next_id += 1
             self.members.add(new_id)
             self.start_node(new_id, ())
             kind = CONF_CHANGE_ADD_LEARNER_NODE if rng.random() < 0.5 else CONF_CHANGE_ADD_NODE
-            cc = ConfChange(kind, new_id)
+            cc = self.impl.ConfChange(kind, new_id)
         elif len(voters) > 3 or (learners and rng.random() < 0.5):
-            cc = ConfChange(CONF_CHANGE_REMOVE_NODE, rng.choice(voters + learners))
+            cc = self.impl.ConfChange(CONF_CHANGE_REMOVE_NODE, rng.choice(voters + learners))
         else:
             return
         try:
             leader.node.propose_conf_change(cc)
-        except ProposalDropped:
+        except self.impl.ProposalDropped:
             pass
         self.settle(leader)
 
@@ -354,7 +355,7 @@ class Simulation:
                     cmd = Command(client.id, client.seq, kind, key, value, expected)
                     self.waiting_writes[(app.id, client.id, client.seq)] = client
                     app.node.propose(cmd.encode())
-            except ProposalDropped:
+            except self.impl.ProposalDropped:
                 # Definitely not in any log: as if never invoked.
                 self.waiting_reads.pop((app.id, client.ctx), None)
                 self.waiting_writes.pop((app.id, client.id, client.seq), None)

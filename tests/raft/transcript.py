@@ -32,24 +32,18 @@ import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pykube_plane._raft import (
-    CONF_CHANGE_ADD_LEARNER_NODE,
-    CONF_CHANGE_ADD_NODE,
-    CONF_CHANGE_REMOVE_NODE,
-    MESSAGE_NAMES,
-    ROLE_FOLLOWER,
-    ROLE_NAMES,
-    ConfChange,
-    Message,
-    ProposalDropped,
-)
+from types import ModuleType
+
+from pykube_plane import _raft as compiled_raft
 
 from .harness import NodeApp
 from .statemachine import RecordingStateMachine
 
-CONF_CHANGE_WORDS = {"add": CONF_CHANGE_ADD_NODE, "add-learner": CONF_CHANGE_ADD_LEARNER_NODE,
-                     "remove": CONF_CHANGE_REMOVE_NODE}
-MESSAGE_TYPES = {name: code for code, name in MESSAGE_NAMES.items()}
+CONF_CHANGE_WORDS = {"add": compiled_raft.CONF_CHANGE_ADD_NODE,
+                     "add-learner": compiled_raft.CONF_CHANGE_ADD_LEARNER_NODE,
+                     "remove": compiled_raft.CONF_CHANGE_REMOVE_NODE}
+MESSAGE_TYPES = {name: code for code, name in compiled_raft.MESSAGE_NAMES.items()}
+ROLE_NAMES = compiled_raft.ROLE_NAMES
 
 
 @dataclass
@@ -101,8 +95,9 @@ def render(blocks: list[Block], outputs: list[list[str]], original: str) -> str:
 
 @dataclass
 class Cluster:
+    impl: ModuleType = compiled_raft
     nodes: dict[int, NodeApp] = field(default_factory=dict)
-    queue: list[Message] = field(default_factory=list)
+    queue: list = field(default_factory=list)
     groups: dict[int, int] = field(default_factory=dict)  # node -> partition group
     terms: dict[int, int] = field(default_factory=dict)  # node -> last term printed
     out: list[str] = field(default_factory=list)
@@ -137,7 +132,7 @@ class Cluster:
                 self.emit(f"{node_id}: read-state index={rs.index} ctx={rs.ctx.decode()}")
             self.queue.extend(rd.messages)
 
-    def deliver_one(self, m: Message) -> None:
+    def deliver_one(self, m) -> None:
         target = self.nodes.get(m.to)
         if target is None or not target.alive:
             self.emit(f"{m.describe()} (dropped: {m.to} is down)")
@@ -150,7 +145,7 @@ class Cluster:
         self.settle(m.to)
 
     @staticmethod
-    def matches(m: Message, pairs: list[tuple[int, int]], types: set[int]) -> bool:
+    def matches(m, pairs: list[tuple[int, int]], types: set[int]) -> bool:
         if pairs and (m.from_, m.to) not in pairs:
             return False
         return not types or m.type in types
@@ -206,7 +201,7 @@ class Cluster:
             if a.startswith("learners="):
                 learners = tuple(int(x) for x in a[9:].split(","))
         for node_id in sorted(set(voters) | set(learners)):
-            self.nodes[node_id] = NodeApp(node_id, voters, learners=learners,
+            self.nodes[node_id] = NodeApp(node_id, voters, learners=learners, impl=self.impl,
                                           state_machine=RecordingStateMachine, **opts)
         for node_id in sorted(set(voters) | set(learners)):
             self.settle(node_id)
@@ -214,7 +209,8 @@ class Cluster:
     def cmd_add_node(self, args: list[str]) -> None:
         positional, opts = self.options(args)
         node_id = int(positional[0])
-        self.nodes[node_id] = NodeApp(node_id, (), state_machine=RecordingStateMachine, **opts)
+        self.nodes[node_id] = NodeApp(node_id, (), impl=self.impl,
+                                      state_machine=RecordingStateMachine, **opts)
         self.settle(node_id)
 
     def cmd_campaign(self, args: list[str]) -> None:
@@ -257,7 +253,7 @@ class Cluster:
     def propose_call(self, node_id: int, call) -> None:
         try:
             call()
-        except ProposalDropped as e:
+        except self.impl.ProposalDropped as e:
             self.emit(f"dropped: {e}")
         self.settle(node_id)
 
@@ -267,7 +263,7 @@ class Cluster:
 
     def cmd_propose_conf_change(self, args: list[str]) -> None:
         node_id = int(args[0])
-        cc = ConfChange(CONF_CHANGE_WORDS[args[1]], int(args[2]))
+        cc = self.impl.ConfChange(CONF_CHANGE_WORDS[args[1]], int(args[2]))
         self.propose_call(node_id, lambda: self.nodes[node_id].node.propose_conf_change(cc))
 
     def cmd_transfer_leader(self, args: list[str]) -> None:
@@ -356,10 +352,10 @@ class Cluster:
             self.emit(line)
 
 
-def run_file(path: Path) -> tuple[list[Block], list[list[str]]]:
+def run_file(path: Path, impl: ModuleType = compiled_raft) -> tuple[list[Block], list[list[str]]]:
     text = path.read_text()
     blocks = parse(text)
-    cluster = Cluster()
+    cluster = Cluster(impl)
     outputs = []
     for block in blocks:
         try:
