@@ -24,10 +24,8 @@ import datetime
 import json
 import os
 import platform
-import shutil
 import signal
 import ssl
-import statistics
 import subprocess
 import sys
 import tempfile

@@ -13,7 +13,7 @@ import base64
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 
 import orjson
 
@@ -31,7 +31,7 @@ from .options import DeleteOptions, ListOptions, WriteOptions
 from .resources import RESOURCES, Resource, ResourceTable
 from .storage import (AllocationTakenError, KeyExistsError, RevisionConflictError, Storage, decode,
                       encode)
-from .strategies import NamespaceStrategy, ServiceAllocator, ServiceStrategy
+from .strategies import NamespaceStrategy, ServiceAllocator
 from .watch_cache import BOOKMARK, CachedObject, Filter, TooOldError, WatchCache, Watcher
 
 log = logging.getLogger(__name__)
@@ -61,7 +61,7 @@ class ListResult:
     continue_token: str = ""
     remaining: int | None = None
 
-    def _metadata(self) -> dict[str, Any]:
+    def metadata(self) -> dict[str, Any]:
         meta: dict[str, Any] = {"resourceVersion": str(self.resource_version)}
         if self.continue_token:
             meta["continue"] = self.continue_token
@@ -73,7 +73,7 @@ class ListResult:
         """The JSON list, items joined from their cached bytes (no per-object encoding)."""
         converter = self.resource.strategy.to_external
         head = orjson.dumps({"kind": self.resource.list_kind, "apiVersion": self.resource.api_version,
-                             "metadata": self._metadata()})
+                             "metadata": self.metadata()})
         items = b",".join(co.view(converter) for co in self.items)
         return head[:-1] + b',"items":[' + items + b"]}"
 
@@ -83,7 +83,7 @@ class ListResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.resource.list_kind, "apiVersion": self.resource.api_version,
-                "metadata": self._metadata(), "items": self.objects()}
+                "metadata": self.metadata(), "items": self.objects()}
 
 
 class Registry:

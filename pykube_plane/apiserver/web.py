@@ -19,7 +19,9 @@ from aiohttp import web
 
 from . import discovery, negotiation, openapi, routing, tables
 from . import status as st
+from .authn import ALL_AUTHENTICATED, UserInfo
 from .handlers import APIRequest
+from .rbac import RequestAttributes
 from .registry import ListResult
 from .watch_cache import BOOKMARK, ERROR, Watcher, event_line
 
@@ -124,8 +126,6 @@ class WebFace:
     def _impersonate(self, request: web.Request, user: Any) -> Any:
         """`kubectl --as` / `--as-group`: act as another user if RBAC lets this one impersonate
         (verb "impersonate" on users / groups / uids), as kube-apiserver's impersonation filter does."""
-        from .authn import ALL_AUTHENTICATED, UserInfo
-        from .rbac import RequestAttributes
         name = request.headers.get("Impersonate-User", "")
         groups = request.headers.getall("Impersonate-Group", [])
         uid = request.headers.get("Impersonate-Uid", "")
@@ -173,8 +173,9 @@ class WebFace:
         if method in ("POST", "PUT", "PATCH", "DELETE"):
             data = await self._read_body(request)
             if data or method != "DELETE":
-                body = negotiation.decode_body(data, content_type if method != "PATCH" else JSON_TYPE
-                                               if "yaml" not in content_type else content_type)
+                # patch documents are JSON whatever their patch type says; the handler checks the type
+                patch_json = method == "PATCH" and "yaml" not in content_type
+                body = negotiation.decode_body(data, JSON_TYPE if patch_json else content_type)
         accept = negotiation.negotiate(request.headers.get("Accept"))
         req = APIRequest(verb, r, found.namespace, found.name, found.subresource, query, body,
                          content_type.split(";")[0].strip().lower(), user)
@@ -203,10 +204,7 @@ class WebFace:
 
     def _encode(self, code: int, result: Any, accept: str, req: APIRequest, query: dict,
                 warnings: list[str]) -> web.Response:
-        headers: dict[str, Any] = {}
-        resp_headers = None
-        if warnings:
-            resp_headers = [("Warning", w) for w in warnings]
+        resp_headers = [("Warning", w) for w in warnings]
         r = req.resource
         is_status = isinstance(result, dict) and result.get("kind") == "Status"
         if accept == negotiation.TABLE and not is_status and req.subresource in ("", "status", "scale"):
@@ -222,22 +220,22 @@ class WebFace:
         elif accept == negotiation.PARTIAL and not is_status:
             if isinstance(result, ListResult):
                 body = orjson.dumps({"kind": "PartialObjectMetadataList", "apiVersion": "meta.k8s.io/v1",
-                                     "metadata": result._metadata(),
+                                     "metadata": result.metadata(),
                                      "items": [tables.partial_metadata(o) for o in result.objects()]})
             else:
                 body = orjson.dumps(tables.partial_metadata(result))
         elif accept == negotiation.YAML and not is_status:
             obj = result.to_dict() if isinstance(result, ListResult) else result
             response = web.Response(status=code, body=negotiation.encode_yaml(obj), content_type="application/yaml")
-            for k, v in resp_headers or ():
+            for k, v in resp_headers:
                 response.headers.add(k, v)
             return response
         elif isinstance(result, ListResult):
             body = result.encode()
         else:
             body = orjson.dumps(result)
-        response = web.Response(status=code, body=body, content_type=JSON_TYPE, headers=headers or None)
-        for k, v in resp_headers or ():
+        response = web.Response(status=code, body=body, content_type=JSON_TYPE)
+        for k, v in resp_headers:
             response.headers.add(k, v)
         return response
 
@@ -249,9 +247,13 @@ class WebFace:
             seconds = float(timeout) if timeout else WATCH_MIN_TIMEOUT * (1 + random.random())
         except ValueError:
             seconds = WATCH_MIN_TIMEOUT
-        response = web.StreamResponse(status=200, headers={"Content-Type": JSON_TYPE, "Cache-Control": "no-cache, private"})
+        response = web.StreamResponse(status=200, headers={"Content-Type": JSON_TYPE,
+                                                           "Cache-Control": "no-cache, private"})
         response.enable_chunked_encoding()
-        await response.prepare(request)
+        writer = await response.prepare(request)
+        send_headers = getattr(writer, "send_headers", None)
+        if send_headers is not None:
+            send_headers()      # the client learns at once that its watch is established
         converter = r.strategy.to_external
         as_table = accept == negotiation.TABLE
         include = query.get("includeObject", "Metadata")
@@ -295,6 +297,8 @@ class WebFace:
             return line
 
         try:
+            # Each wake-up writes everything queued since the last one in one chunk: under load a
+            # watcher's events coalesce into fewer, larger writes.
             while True:
                 remaining = deadline - loop.time()
                 if remaining <= 0:
