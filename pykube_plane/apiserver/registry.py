@@ -37,6 +37,7 @@ from .watch_cache import BOOKMARK, CachedObject, Filter, TooOldError, WatchCache
 log = logging.getLogger(__name__)
 
 UPDATE_RETRIES = 16
+LEASE_REUSE = 60.0
 FRESHNESS_TIMEOUT = 3.0
 MERGE_PATCH = "application/merge-patch+json"
 JSON_PATCH = "application/json-patch+json"
@@ -102,6 +103,8 @@ class Registry:
         self._tasks: list[asyncio.Task] = []
         self.namespace_lifecycle: Any = None     # admission.NamespaceLifecycle, set by the server
         self.copy = copy
+        self.event_ttl = 3600.0
+        self._lease: tuple[int, float] = (0, 0.0)   # (store lease id, when granted)
 
     # ------------------------------------------------------------------------------------------
     # lifecycle
@@ -280,6 +283,20 @@ class Registry:
         cache = self.caches.get(resource.storage)
         if cache is not None:
             cache.remember(key, rv, obj, orjson.dumps(obj))
+
+    async def _lease_for(self, resource: Resource) -> int:
+        """The store lease an expiring object (an Event) is written under. Like kube-apiserver's
+        lease manager, one lease serves every such write for a minute (its TTL covers that
+        minute too), so expiring objects cost a lease a minute, not one each."""
+        if not resource.strategy.expires or self.event_ttl <= 0:
+            return 0
+        lease_id, granted = self._lease
+        now = self.clock()
+        if lease_id and now - granted < LEASE_REUSE:
+            return lease_id
+        grant = await self.kv.lease_grant(int(self.event_ttl + LEASE_REUSE))
+        self._lease = (grant.id, now)
+        return grant.id
 
     @staticmethod
     def _store_error(e: StoreError) -> st.APIError:
@@ -507,7 +524,7 @@ class Registry:
                 return self._external(resource, obj)
             claims = list(strategy.allocations(self, resource, obj).items())
             try:
-                rev = await self.storage.create(key, encode(obj), claims)
+                rev = await self.storage.create(key, encode(obj), claims, lease=await self._lease_for(resource))
             except KeyExistsError:
                 if generate:
                     continue
@@ -707,7 +724,8 @@ class Registry:
             claims = [(k, v) for k, v in new_alloc.items() if k not in old_alloc]
             releases = [k for k in old_alloc if k not in new_alloc]
             try:
-                rev = await self.storage.update(key, encode(new), kv.mod_revision, claims, releases)
+                rev = await self.storage.update(key, encode(new), kv.mod_revision, claims, releases,
+                                                lease=await self._lease_for(resource))
             except RevisionConflictError:
                 if pinned:
                     raise st.modified_conflict(resource, name) from None

@@ -39,7 +39,9 @@ class APIServer:
                  node_port_range: tuple[int, int] = (30000, 32767), watch_capacity: int = 10_000,
                  watcher_queue: int = 1_000, bookmark_interval: float = 30.0,
                  compaction_interval: float = 300.0,
-                 advertise_address: str | None = None, bootstrap: bool = True) -> None:
+                 advertise_address: str | None = None, bootstrap: bool = True,
+                 max_requests_inflight: int = 400, max_mutating_requests_inflight: int = 200,
+                 event_ttl: float = 3600.0) -> None:
         self.kv = kv
         self.host = host
         self.port = port
@@ -58,6 +60,9 @@ class APIServer:
         self.compaction_interval = compaction_interval
         self.advertise_address = advertise_address or (host if host not in ("0.0.0.0", "::", "") else "127.0.0.1")
         self.bootstrap = bootstrap
+        self.max_requests_inflight = max_requests_inflight
+        self.max_mutating_requests_inflight = max_mutating_requests_inflight
+        self.registry.event_ttl = event_ttl
         self._runner: web.AppRunner | None = None
         self.web = WebFace(self)
 

@@ -35,6 +35,7 @@ class Strategy:
     tracks_generation = False
     return_deleted_object = False
     default_propagation = "Background"
+    expires = False             # stored under a store lease that ends it after a TTL (events)
     to_external = None          # stored object -> API object (None: the same)
     to_internal = None          # API object -> stored object
 
@@ -242,6 +243,7 @@ class PriorityClassStrategy(Strategy):
 
 class EventStrategy(Strategy):
     allow_create_on_update = True
+    expires = True              # stored with a lease: gone --event-ttl after its last write
 
 
 class EventsV1Strategy(EventStrategy):

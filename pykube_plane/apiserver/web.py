@@ -71,6 +71,10 @@ class WebFace:
         self.handlers = server.handlers
         self.table = server.registry.table
         self.metrics = server.metrics
+        # kube-apiserver's --max-requests-inflight / --max-mutating-requests-inflight: past them a
+        # request is answered 429 at once instead of queueing without bound (watches not counted)
+        self.max_inflight = {False: server.max_requests_inflight, True: server.max_mutating_requests_inflight}
+        self.inflight = {False: 0, True: 0}
 
     def app(self) -> web.Application:
         app = web.Application(client_max_size=MAX_BODY + 1024 * 1024)
@@ -179,7 +183,18 @@ class WebFace:
         accept = negotiation.negotiate(request.headers.get("Accept"))
         req = APIRequest(verb, r, found.namespace, found.name, found.subresource, query, body,
                          content_type.split(";")[0].strip().lower(), user)
-        code, result = await self.handlers.handle(req)
+        if verb == "watch":
+            code, result = await self.handlers.handle(req)
+        else:
+            mutating = method != "GET" and method != "HEAD"
+            limit = self.max_inflight[mutating]
+            if limit and self.inflight[mutating] >= limit:
+                raise st.too_many_requests()
+            self.inflight[mutating] += 1
+            try:
+                code, result = await self.handlers.handle(req)
+            finally:
+                self.inflight[mutating] -= 1
         warnings = [_warning_header(w) for w in dict.fromkeys(req.warnings)]
         if isinstance(result, Watcher):
             return await self._stream(request, req, result, accept, query)

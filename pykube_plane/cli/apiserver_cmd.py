@@ -31,6 +31,16 @@ def _port_range(text: str) -> tuple[int, int]:
     return lo, hi
 
 
+def _duration(text: str) -> float:
+    """Go-style durations as kube-apiserver flags take them: 1h, 30m, 45s, 1h30m."""
+    import re
+    parts = re.fullmatch(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?", text.strip())
+    if not text.strip() or parts is None:
+        raise click.BadParameter(f"{text!r} is not a duration like 1h or 30m")
+    hours, minutes, seconds = (int(p) if p else 0 for p in parts.groups())
+    return hours * 3600 + minutes * 60 + seconds
+
+
 @click.command(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option("--data-dir", default=None, help="Directory of the embedded store and generated certificates.")
 @click.option("--etcd-servers", default="", help="Comma-separated etcd endpoints to use instead of the "
@@ -52,12 +62,18 @@ def _port_range(text: str) -> tuple[int, int]:
 @click.option("--service-node-port-range", default="30000-32767", show_default=True)
 @click.option("--watch-cache-size", type=int, default=10_000, show_default=True,
               help="Changes each resource's watch cache keeps for watches that resume.")
+@click.option("--max-requests-inflight", type=int, default=400, show_default=True,
+              help="Non-mutating requests served at once; past it, 429 (0: no limit).")
+@click.option("--max-mutating-requests-inflight", type=int, default=200, show_default=True,
+              help="Mutating requests served at once; past it, 429 (0: no limit).")
+@click.option("--event-ttl", default="1h", show_default=True, help="How long events are kept (e.g. 1h, 30m).")
 @click.option("--unsafe-no-fsync", is_flag=True, help="Embedded store: skip fsync (data may be lost on a crash).")
 @click.option("--log-level", type=click.Choice(["debug", "info", "warn", "error"]), default="info",
               show_default=True)
 def apiserver(data_dir, etcd_servers, secure_port, bind_address, advertise_address, kubeconfig_path, cert_dir,
               tls_cert_file, tls_private_key_file, client_ca_file, token_auth_file, service_cluster_ip_range,
-              service_node_port_range, watch_cache_size, unsafe_no_fsync, log_level) -> None:
+              service_node_port_range, watch_cache_size, max_requests_inflight, max_mutating_requests_inflight,
+              event_ttl, unsafe_no_fsync, log_level) -> None:
     """Run the Kubernetes API server."""
     logging.basicConfig(level={"warn": "WARNING"}.get(log_level, log_level.upper()),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
@@ -67,6 +83,7 @@ def apiserver(data_dir, etcd_servers, secure_port, bind_address, advertise_addre
     if bool(tls_cert_file) != bool(tls_private_key_file):
         raise click.UsageError("--tls-cert-file and --tls-private-key-file go together")
     node_ports = _port_range(service_node_port_range)
+    ttl_seconds = _duration(event_ttl)
 
     async def run() -> None:
         from pykube_plane.apiserver import pki as pki_mod
@@ -92,7 +109,8 @@ def apiserver(data_dir, etcd_servers, secure_port, bind_address, advertise_addre
         server = APIServer(kv, host=bind_address, port=secure_port, ssl_context=ssl_context,
                            authenticator=authenticator, service_cidr=service_cluster_ip_range,
                            node_port_range=node_ports, watch_capacity=watch_cache_size,
-                           advertise_address=advertise_address)
+                           advertise_address=advertise_address, max_requests_inflight=max_requests_inflight,
+                           max_mutating_requests_inflight=max_mutating_requests_inflight, event_ttl=ttl_seconds)
         loop = asyncio.get_running_loop()
         stop = asyncio.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):

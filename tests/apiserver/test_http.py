@@ -190,3 +190,17 @@ async def test_protobuf_access_review(http):
         review = orjson.loads(await r.read())
     assert review["spec"]["resourceAttributes"] == {"verb": "create", "resource": "pods", "namespace": "default"}
     assert review["status"]["allowed"] is True
+
+
+async def test_too_many_requests_in_flight(http, api_server):
+    web_face = api_server.web
+    web_face.inflight[True] = web_face.max_inflight[True]      # as if that many writes were running
+    try:
+        async with http.post("/api/v1/namespaces/default/configmaps",
+                             json={"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "busy"}}) as r:
+            body = await status_of(r, 429)
+            assert body["reason"] == "TooManyRequests" and r.headers["Retry-After"] == "1"
+        async with http.get("/api/v1/namespaces/default/configmaps") as r:
+            assert r.status == 200     # reads have their own limit
+    finally:
+        web_face.inflight[True] = 0

@@ -321,3 +321,18 @@ async def test_list_options(api_server):
     await fails(400, call(api_server, "list", "configmaps", "default", query={"continue": "garbage"}))
     await fails(422, call(api_server, "list", "configmaps", "default", query={"resourceVersionMatch": "Exact"}))
     await fails(400, call(api_server, "list", "configmaps", "default", query={"labelSelector": "a in (b"}))
+
+
+async def test_events_expire_with_a_store_lease(api_server, store):
+    event = {"apiVersion": "v1", "kind": "Event", "metadata": {"name": "ttl"},
+             "involvedObject": {"kind": "Pod", "name": "p", "namespace": "default"}, "reason": "R", "message": "m"}
+    await call(api_server, "create", "events", "default", body=event)
+    await call(api_server, "create", "configmaps", "default", body=cm("kept"))
+    stored = (await store.range(b"/registry/events/default/ttl")).kvs[0]
+    assert stored.lease != 0
+    status = await store.lease_time_to_live(stored.lease)
+    assert 3600 <= status.granted_ttl <= 3600 + 60 and status.ttl > 0
+    assert (await store.range(b"/registry/configmaps/default/kept")).kvs[0].lease == 0
+    # a second event within the minute shares the lease
+    await call(api_server, "create", "events", "default", body=dict(event, metadata={"name": "ttl2"}))
+    assert (await store.range(b"/registry/events/default/ttl2")).kvs[0].lease == stored.lease
