@@ -105,6 +105,7 @@ class Registry:
         self.copy = copy
         self.event_ttl = 3600.0
         self._lease: tuple[int, float] = (0, 0.0)   # (store lease id, when granted)
+        self._default_pc: tuple[int, dict | None] = (-1, None)
 
     # ------------------------------------------------------------------------------------------
     # lifecycle
@@ -943,14 +944,18 @@ class Registry:
         return co.obj()
 
     def default_priority_class(self) -> dict | None:
+        """The globalDefault PriorityClass (the lowest valued, if several), worked out again only
+        after a PriorityClass changes."""
         pcs = self.table.lookup("scheduling.k8s.io", "v1", "priorityclasses")
-        best = None
-        for co in self.cache(pcs).objects.values():
-            obj = co.obj()
-            if obj.get("globalDefault"):
-                if best is None or obj.get("value", 0) < best.get("value", 0):
+        cache = self.cache(pcs)
+        if self._default_pc[0] != cache.rv:
+            best = None
+            for co in cache.objects.values():
+                obj = co.obj()
+                if obj.get("globalDefault") and (best is None or obj.get("value", 0) < best.get("value", 0)):
                     best = obj
-        return best
+            self._default_pc = (cache.rv, best)
+        return self._default_pc[1]
 
 
 def _parse_time(text: str) -> float:
