@@ -38,6 +38,9 @@ cdef int compare_desc(const void* a, const void* b) noexcept nogil:
 cdef class RaftNode:
     """One Raft member. See the module docstring for the Ready contract.
 
+    `seed` drives the randomized election timeout (no global random state). `applied` is
+    for restarts whose state machine is already persisted beyond the snapshot.
+
     peers / learners bootstrap a new cluster when `storage` is empty: every member of a new
     cluster starts with the same list, which becomes identical configuration entries at
     indices 1..n (term 1), already committed. A node joining an existing cluster starts with
@@ -48,7 +51,7 @@ cdef class RaftNode:
     def __init__(self, int64_t id, peers=(), *, int election_tick=10, int heartbeat_tick=1,
                  bint pre_vote=True, bint check_quorum=True, int max_inflight=256,
                  int64_t max_size_per_msg=1 << 20, learners=(), MemoryStorage storage=None,
-                 uint64_t seed=0):
+                 uint64_t seed=0, int64_t applied=0):
         if id <= 0:
             raise ValueError("node id must be positive, got %d" % id)
         if heartbeat_tick <= 0:
@@ -67,6 +70,9 @@ cdef class RaftNode:
             raise ValueError("node ids must be positive")
         if storage is None:
             storage = MemoryStorage()
+        if applied and applied > max(storage._hard_state.commit, storage._snapshot.index):
+            raise ValueError("applied %d is beyond the persisted commit index %d"
+                             % (applied, storage._hard_state.commit))
         self.id = id
         self.election_timeout = election_tick
         self.heartbeat_timeout = heartbeat_tick
@@ -77,6 +83,9 @@ cdef class RaftNode:
         # splitmix64 stream per (seed, id): reproducible, independent of any global RNG.
         self.rng_state = seed * <uint64_t>0x9E3779B97F4A7C15 + <uint64_t>id
         self.log = RaftLog(storage)
+        # A state machine persisted past the snapshot (etcd's Config.Applied) is not fed
+        # those entries again.
+        self.log.applied_to(applied)
         self.progress = {}
         self._voters = ()
         self._learners = ()

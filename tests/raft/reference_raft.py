@@ -678,7 +678,7 @@ class Ready:
 class RaftNode:
     def __init__(self, id, peers=(), *, election_tick=10, heartbeat_tick=1, pre_vote=True,
                  check_quorum=True, max_inflight=256, max_size_per_msg=1 << 20, learners=(),
-                 storage=None, seed=0):
+                 storage=None, seed=0, applied=0):
         if id <= 0:
             raise ValueError("node id must be positive, got %d" % id)
         if heartbeat_tick <= 0:
@@ -695,6 +695,8 @@ class RaftNode:
             raise ValueError("a node cannot be both voter and learner")
         if storage is None:
             storage = MemoryStorage()
+        if applied and applied > max(storage._hard_state.commit, storage._snapshot.index):
+            raise ValueError("applied is beyond the persisted commit index")
         self.id = id
         self.election_timeout = election_tick
         self.heartbeat_timeout = heartbeat_tick
@@ -704,6 +706,7 @@ class RaftNode:
         self.max_size_per_msg = max_size_per_msg
         self.rng_state = (seed * 0x9E3779B97F4A7C15 + id) & MASK64
         self.log = RaftLog(storage)
+        self.log.applied_to(applied)
         self.progress = {}
         self._voters = ()
         self._learners = ()
