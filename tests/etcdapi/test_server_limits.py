@@ -74,33 +74,43 @@ async def test_put_ignore_value_and_ignore_lease(stubs, prefix):
     assert exc.value.details() == "etcdserver: value is provided"
 
 
-async def test_a_thousand_watch_streams(server, prefix):
-    """1000 gRPC watch streams (one watcher each, over 10 connections) all get the same event."""
-    channels = [grpc.aio.insecure_channel(server.endpoint) for _ in range(10)]
+async def test_thousands_of_watch_streams_opened_at_once(server, prefix):
+    """4000 gRPC watch streams opened in one burst (one watcher each, over 20 connections) all
+    get the same event: a reconnect storm must not drop streams."""
+    streams, connections = 4000, 20
+    channels = [grpc.aio.insecure_channel(server.endpoint) for _ in range(connections)]
     calls = []
     try:
         kv = pb_grpc.KVStub(channels[0])
         start = (await kv.Range(pb.RangeRequest(key=prefix))).header.revision + 1
         create = pb.WatchRequest(create_request=pb.WatchCreateRequest(key=prefix + b"k",
                                                                       start_revision=start))
+        created = 0
+        all_created = asyncio.Event()
 
         async def one_stream(i: int) -> int:
+            nonlocal created
+
             async def requests():
                 yield create
                 await asyncio.Event().wait()
 
-            call = pb_grpc.WatchStub(channels[i % 10]).Watch(requests())
+            call = pb_grpc.WatchStub(channels[i % connections]).Watch(requests())
             calls.append(call)
             async for resp in call:
-                if resp.events:
+                if resp.created:
+                    created += 1
+                    if created == streams:
+                        all_created.set()
+                elif resp.events:
                     return resp.events[0].kv.mod_revision
             return -1
 
-        tasks = [asyncio.ensure_future(one_stream(i)) for i in range(1000)]
-        await asyncio.sleep(0)
+        tasks = [asyncio.ensure_future(one_stream(i)) for i in range(streams)]
+        await asyncio.wait_for(all_created.wait(), 120)
         rev = (await kv.Put(pb.PutRequest(key=prefix + b"k", value=b"v"))).header.revision
         got = await asyncio.wait_for(asyncio.gather(*tasks), 120)
-        assert got == [rev] * 1000
+        assert got == [rev] * streams
     finally:
         for call in calls:
             call.cancel()

@@ -23,6 +23,7 @@ DEFAULT_MAX_REQUEST_BYTES = 1536 * 1024     # etcd's --max-request-bytes
 GRPC_OVERHEAD_BYTES = 512 * 1024            # etcd lets gRPC take this much more than a request
 # etcd sends responses of any size (a big range must not fail for its size)
 MAX_SEND_BYTES = 2**31 - 1
+MAX_PENDING_RPCS = 100_000
 
 
 class EtcdServer:
@@ -50,7 +51,10 @@ class EtcdServer:
         server = grpc.aio.server(options=[
             ("grpc.max_receive_message_length", self.max_request_bytes + GRPC_OVERHEAD_BYTES),
             ("grpc.max_send_message_length", MAX_SEND_BYTES),
-            ("grpc.max_concurrent_streams", 2**31 - 1),  # thousands of watch streams per client
+            # A burst of new streams (thousands of watchers reconnecting at once) queues in grpc's
+            # core until the loop accepts them; its defaults (1000 soft, 3000 hard) drop the rest.
+            ("grpc.server.max_pending_requests", MAX_PENDING_RPCS),
+            ("grpc.server.max_pending_requests_hard_limit", MAX_PENDING_RPCS),
             # Accept clients' keepalive pings (etcd's enforcement policy: at most every 5 s).
             ("grpc.http2.min_ping_interval_without_data_ms", 5000),
             ("grpc.keepalive_permit_without_calls", 1),
