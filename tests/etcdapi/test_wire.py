@@ -29,15 +29,16 @@ def test_watch_response_bytes_equal_protobuf(cluster_id, member_id, term, revisi
     assert serialize_watch_response(expected) == data
 
 
-def test_events_are_encoded_once_per_object():
-    enc = EventEncoder(capacity=2)
-    ev = Event(EVENT_PUT, KeyValue(b"k", b"v", 1, 1, 1))
+def test_events_are_encoded_once_per_object_within_a_byte_budget():
+    enc = EventEncoder(max_bytes=40)
+    ev = Event(EVENT_PUT, KeyValue(b"k", b"v" * 10, 1, 1, 1))
     first = enc.event(ev)
     assert enc.event(ev) is first
-    other = Event(EVENT_PUT, KeyValue(b"k", b"w", 1, 2, 2))
+    other = Event(EVENT_PUT, KeyValue(b"k", b"w" * 10, 1, 2, 2))
     assert enc.event(other) != first
-    enc.event(Event(EVENT_DELETE, KeyValue(b"k", b"", 0, 3, 0)))  # evicts the oldest
-    assert enc.event(ev) == first
+    assert enc._bytes <= 40 and len(enc._cache) == 1  # the budget evicted the oldest
+    again = enc.event(ev)
+    assert again == first and again is not first  # encoded anew, same bytes
 
 
 @given(st.lists(kvs, max_size=4), st.lists(kvs, max_size=3))

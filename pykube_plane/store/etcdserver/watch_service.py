@@ -235,8 +235,11 @@ class EventEncoder:
     The store hands the same Event object to every watcher of a key, so events are cached by
     identity; an entry keeps its event alive, so an id is never reused while it is cached."""
 
-    def __init__(self, capacity: int = 65536) -> None:
-        self._capacity = capacity
+    def __init__(self, max_bytes: int = 32 * 1024 * 1024) -> None:
+        # Bounded by encoded size: an entry only has to outlive one fan-out burst, and big
+        # objects (a pod is several KiB) must not let the cache grow to gigabytes.
+        self._max_bytes = max_bytes
+        self._bytes = 0
         self._cache: dict[int, tuple[object, bytes]] = {}
 
     def event(self, ev) -> bytes:
@@ -247,9 +250,13 @@ class EventEncoder:
         convert.fill_event(msg, ev)
         data = msg.SerializeToString()
         cache = self._cache
-        if len(cache) >= self._capacity:
-            del cache[next(iter(cache))]  # oldest first (dicts keep insertion order)
+        if hit is not None:  # same id, different (dead) event: replace the stale entry
+            self._bytes -= len(cache.pop(id(ev))[1])
+        while cache and self._bytes + len(data) > self._max_bytes:
+            oldest = next(iter(cache))  # dicts keep insertion order
+            self._bytes -= len(cache.pop(oldest)[1])
         cache[id(ev)] = (ev, data)
+        self._bytes += len(data)
         return data
 
     def response(self, header: bytes, watch_id: int, events: list) -> bytes:
