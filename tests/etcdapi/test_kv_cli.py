@@ -167,3 +167,14 @@ def test_kplane_snapshot_save_then_restore(tmp_path):
         assert kplane_kv(restored.endpoint, "get", "/s/k", "--print-value-only").stdout == "v\n"
     finally:
         restored.stop()
+
+
+def test_unreachable_endpoint_fails_like_etcdctl():
+    from tests.conftest import free_port
+
+    dead = f"127.0.0.1:{free_port()}"
+    ours = kplane_kv(dead, "--dial-timeout", "0.5", "get", "k")
+    theirs = etcdctl(dead, "--dial-timeout", "500ms", "--command-timeout", "1s", "get", "k")
+    assert ours.returncode == theirs.returncode == 1
+    assert ours.stderr == "Error: context deadline exceeded\n"
+    assert theirs.stderr.endswith(ours.stderr)

@@ -67,8 +67,8 @@ def run(ctx: click.Context, body: Callable[[Settings, RemoteKV], Awaitable[Any]]
 
     try:
         return asyncio.run(main())
-    except EndpointsUnavailableError as exc:
-        fail(exc.message if exc.message else str(exc), EXIT_BAD_CONNECTION)
+    except EndpointsUnavailableError:
+        fail(EndpointsUnavailableError.message)  # etcdctl says just this, with exit code 1
     except StoreError as exc:
         fail(exc.message)
     except KeyboardInterrupt:
