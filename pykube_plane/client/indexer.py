@@ -160,7 +160,10 @@ class Indexer:
 
     def add(self, obj: dict) -> dict | None:
         """Add or replace; answers the object it replaced."""
-        key = self.key_func(obj)
+        return self.put(self.key_func(obj), obj)
+
+    def put(self, key: str, obj: dict) -> dict | None:
+        """`add` with the key already known."""
         old = self._items.get(key)
         self._items[key] = obj
         self._reindex(key, old, obj)
@@ -188,15 +191,24 @@ class Indexer:
     def _reindex(self, key: str, old: dict | None, new: dict | None) -> None:
         for name, func in self._indexers.items():
             bucket = self._indices[name]
-            old_values = set(func(old)) if old is not None else set()
-            new_values = set(func(new)) if new is not None else set()
-            if old_values == new_values:
+            new_values = func(new) if new is not None else ()
+            if old is None:
+                for value in new_values:
+                    keys = bucket.get(value)
+                    if keys is None:
+                        bucket[value] = {key}
+                    else:
+                        keys.add(key)
                 continue
-            for value in old_values - new_values:
+            old_values = func(old)
+            if old_values == new_values:
+                continue        # the common update: same namespace, same labels
+            stale = set(old_values).difference(new_values)
+            for value in stale:
                 keys = bucket.get(value)
                 if keys is not None:
                     keys.discard(key)
                     if not keys:
                         del bucket[value]
-            for value in new_values - old_values:
+            for value in set(new_values).difference(old_values):
                 bucket.setdefault(value, set()).add(key)

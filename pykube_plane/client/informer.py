@@ -136,7 +136,7 @@ class HandlerRegistration:
                     result = handler.on_update(item[1], item[2])
                 else:
                     result = handler.on_delete(item[1])
-                if inspect.isawaitable(result):
+                if result is not None and inspect.isawaitable(result):
                     await result
             except asyncio.CancelledError:
                 raise
@@ -283,10 +283,11 @@ class SharedIndexInformer:
             return
         if event_type not in (ADDED, MODIFIED):
             return
-        old = indexer.get(indexer.key_func(obj))
+        key = indexer.key_func(obj)
+        old = indexer.get(key)
         if old is not None and resource_version_of(old) == resource_version_of(obj):
             return      # already held (a replayed event): not a change
-        indexer.add(obj)
+        indexer.put(key, obj)
         self._notify((_ADD, obj) if old is None else (_UPDATE, old, obj))
 
     # -- resync ----------------------------------------------------------------------------------
