@@ -77,7 +77,8 @@ cdef class KeyTable:
     def __cinit__(self):
         self.cap_ids = 64
         self.entries = <KeyEntry**>malloc(self.cap_ids * sizeof(KeyEntry*))
-        self.free_ids = <int32_t*>malloc(self.cap_ids * sizeof(int32_t))
+        self.cap_free = 64
+        self.free_ids = <int32_t*>malloc(self.cap_free * sizeof(int32_t))
         self.slot_mask = 63
         self.slots = <int32_t*>malloc((self.slot_mask + 1) * sizeof(int32_t))
         self.cap_chunks = 16
@@ -125,7 +126,6 @@ cdef class KeyTable:
     cdef int32_t new_id(self) except -1:
         cdef int32_t cap
         cdef KeyEntry **entries
-        cdef int32_t *free_ids
         if self.n_free:
             self.n_free -= 1
             return self.free_ids[self.n_free]
@@ -135,11 +135,6 @@ cdef class KeyTable:
             if entries == NULL:
                 raise MemoryError()
             self.entries = entries
-            # free_ids can hold every id, so returning one never allocates
-            free_ids = <int32_t*>realloc(self.free_ids, cap * sizeof(int32_t))
-            if free_ids == NULL:
-                raise MemoryError()
-            self.free_ids = free_ids
             self.cap_ids = cap
         self.n_ids += 1
         return self.n_ids - 1
@@ -231,8 +226,22 @@ cdef class KeyTable:
         shrunk.cap = shrunk.nrevs
         self.entries[key_id] = shrunk
 
+    cdef int reserve_drops(self, Py_ssize_t n) except -1:
+        """Room to drop `n` keys, taken before a compaction starts so that it cannot fail midway."""
+        cdef Py_ssize_t cap = self.cap_free
+        cdef int32_t *free_ids
+        while cap < self.n_free + n:
+            cap = cap * 2 + 64
+        if cap != self.cap_free:
+            free_ids = <int32_t*>realloc(self.free_ids, cap * sizeof(int32_t))
+            if free_ids == NULL:
+                raise MemoryError()
+            self.free_ids = free_ids
+            self.cap_free = <int32_t>cap
+        return 0
+
     cdef void drop(self, int32_t key_id) noexcept:
-        """Forget a key entirely (compaction removed its last record)."""
+        """Forget a key entirely (compaction removed its last record; reserve_drops made room)."""
         cdef KeyEntry *entry = self.entries[key_id]
         self.hash_remove(key_id)
         self.order_remove(key_id)
@@ -349,6 +358,16 @@ cdef class KeyTable:
         if cursor.chunk == self.n_chunks:  # after every key: the end of the last chunk
             cursor.chunk = self.n_chunks - 1
             cursor.offset = self.chunk_len[cursor.chunk]
+        if (self.chunk_len[cursor.chunk] == CHUNK_CAP and cursor.chunk == self.n_chunks - 1
+                and cursor.offset == CHUNK_CAP):
+            # appending after the last key (keys arriving in order): a new chunk, so the full
+            # ones stay full instead of being split into half-empty ones
+            ids = <int32_t*>malloc(CHUNK_CAP * sizeof(int32_t))
+            if ids == NULL:
+                raise MemoryError()
+            ids[0] = key_id
+            self.insert_chunk(self.n_chunks, ids, 1)
+            return 0
         if self.chunk_len[cursor.chunk] == CHUNK_CAP:  # full: split in two halves
             ids = <int32_t*>malloc(CHUNK_CAP * sizeof(int32_t))
             if ids == NULL:
@@ -422,6 +441,6 @@ cdef class KeyTable:
 
     def memory_bytes(self) -> int:
         """Bytes held by the table's own structures (entries and records, not values)."""
-        return (self.entry_bytes + self.cap_ids * (sizeof(KeyEntry*) + sizeof(int32_t))
+        return (self.entry_bytes + self.cap_ids * sizeof(KeyEntry*) + self.cap_free * sizeof(int32_t)
                 + (self.slot_mask + 1) * sizeof(int32_t)
                 + self.n_chunks * CHUNK_CAP * sizeof(int32_t))

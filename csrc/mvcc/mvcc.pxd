@@ -26,7 +26,7 @@ cdef struct KeyEntry:
     uint32_t key_len
     uint32_t nrevs
     uint32_t cap
-    uint32_t mark               # scratch flag (compaction work list)
+    uint32_t mark               # set while the key waits in MVCC.cleanup
 
 
 # One entry of the revision log: which key changed at (main, sub). The log holds every retained
@@ -67,6 +67,7 @@ cdef class KeyTable:
     cdef int32_t append_sorted(self, const char *key, uint32_t key_len) except -1
     cdef int reserve_records(self, int32_t key_id, uint32_t need) except -1
     cdef void fit_records(self, int32_t key_id) noexcept
+    cdef int reserve_drops(self, Py_ssize_t n) except -1
     cdef void drop(self, int32_t key_id) noexcept
     cdef void seek(self, const char *key, uint32_t key_len, Cursor *cursor) noexcept
     cdef int32_t id_at(self, Cursor *cursor) noexcept
@@ -95,6 +96,12 @@ cdef class MVCC:
     cdef dict leases                # lease id -> set of key ids of live keys attached to it
     cdef Py_ssize_t n_records
     cdef Py_ssize_t value_bytes
+    cdef int32_t *cleanup           # key ids a compaction has yet to trim (each marked meanwhile)
+    cdef Py_ssize_t cleanup_head    # cleanup[cleanup_head:cleanup_len] are still waiting
+    cdef Py_ssize_t cleanup_len
+    cdef Py_ssize_t cleanup_cap
+    cdef readonly Py_ssize_t compaction_batch
+    cdef Py_ssize_t write_compaction_batch
 
     cdef RevisionRecord *latest(self, int32_t key_id) noexcept
     cdef RevisionRecord *record_at(self, int32_t key_id, int64_t at) noexcept
@@ -125,6 +132,8 @@ cdef class MVCC:
     cdef void detach_lease(self, int64_t lease, int32_t key_id) except *
     cdef object event_at(self, Py_ssize_t log_index)
     cdef void materialize_pending(self) except *
+    cdef int trim_records(self, Py_ssize_t budget) except -1
+    cdef int finish_compaction(self) except -1
     cdef void compact_key(self, int32_t key_id, int64_t at) noexcept
     cdef int rebuild_log(self) except -1
 

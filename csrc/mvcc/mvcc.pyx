@@ -22,6 +22,10 @@ record leaves the table:
     compact(5): 5.0(t)
     compact(6): -                               (the key is gone)
 
+A compaction takes effect at once for every read; dropping the records runs in bounded batches
+(MVCC.compact), as etcd's backend compaction does, so no call stalls the event loop. Until a key
+is trimmed its older records stay but are never seen: reads below the compact revision fail.
+
 Txn semantics (etcd's apply path, txn.go):
 1. the request is validated first (checkTxnRequest + checkIntervals: empty keys, a value or
    lease given with ignore_value / ignore_lease, a key put twice or put and deleted on one path);
@@ -44,8 +48,8 @@ from zlib import crc32 as _crc32
 
 from pykube_plane.store.kv import (
     RESULT_EQUAL, RESULT_GREATER, RESULT_LESS, RESULT_NOT_EQUAL, TARGET_CREATE, TARGET_LEASE,
-    TARGET_MOD, TARGET_VALUE, TARGET_VERSION, CompactedError, DeleteOp, FutureRevisionError,
-    InvalidRequestError, KeyNotFoundError, PutOp, RangeOp, StoreError, TxnOp,
+    TARGET_MOD, TARGET_VALUE, TARGET_VERSION, CompactedError, FutureRevisionError,
+    InvalidRequestError, KeyNotFoundError, StoreError,
 )
 
 include "objects.pxi"
@@ -188,33 +192,39 @@ cdef void validate_op(object op) except *:
     """etcd's checkRequestOp / checkTxnRequest, recursively."""
     kind = type(op)
     if kind is PutOp:
-        check_key(op.key)
-        if op.ignore_value and op.value:
+        check_key(get_slot(op, PUT_KEY))
+        if get_slot(op, PUT_IGNORE_VALUE) and get_slot(op, PUT_VALUE):
             raise InvalidRequestError(ERR_VALUE_PROVIDED)
-        if op.ignore_lease and op.lease:
+        if get_slot(op, PUT_IGNORE_LEASE) and get_slot(op, PUT_LEASE):
             raise InvalidRequestError(ERR_LEASE_PROVIDED)
-    elif kind is RangeOp or kind is DeleteOp:
-        check_key(op.key)
+    elif kind is RangeOp:
+        check_key(get_slot(op, RANGE_KEY))
+    elif kind is DeleteOp:
+        check_key(get_slot(op, DEL_KEY))
     elif kind is TxnOp:
-        validate_txn(op.compare, op.success, op.failure)
+        validate_txn(as_list(get_slot(op, TXN_COMPARE)), as_list(get_slot(op, TXN_SUCCESS)),
+                     as_list(get_slot(op, TXN_FAILURE)))
     else:
         raise InvalidRequestError()
 
 
-cdef void validate_txn(object compare, object success, object failure) except *:
-    for c in compare:
-        check_key(c.key)
-        target = TARGET_CODES.get(c.target)
-        if target is None or c.result not in RESULT_CODES:
+cdef void validate_txn(list compares, list then_ops, list else_ops) except *:
+    for c in compares:
+        if type(c) is not Compare:
+            raise InvalidRequestError()
+        check_key(get_slot(c, CMP_KEY))
+        target = TARGET_CODES.get(get_slot(c, CMP_TARGET))
+        operand = get_slot(c, CMP_OPERAND)
+        if target is None or get_slot(c, CMP_RESULT) not in RESULT_CODES:
             raise InvalidRequestError()
         if target == TARGET_CODE_VALUE:
-            if type(c.operand) is not bytes:
+            if type(operand) is not bytes:
                 raise InvalidRequestError()
-        elif not isinstance(c.operand, int) or not (INT64_MIN <= c.operand <= INT64_MAX):
+        elif not isinstance(operand, int) or not (INT64_MIN <= operand <= INT64_MAX):
             raise InvalidRequestError()
-    for op in success:
+    for op in then_ops:
         validate_op(op)
-    for op in failure:
+    for op in else_ops:
         validate_op(op)
 
 
@@ -223,14 +233,15 @@ cdef tuple check_intervals(list ops):
 
     Returns (keys put, ranges deleted) by `ops`, for the enclosing level's check.
     """
-    cdef list deletes = [(op.key, op.range_end) for op in ops if type(op) is DeleteOp]
+    cdef list deletes = [(get_slot(op, DEL_KEY), get_slot(op, DEL_RANGE_END))
+                         for op in ops if type(op) is DeleteOp]
     cdef set puts = set()
     cdef list nested_deletes = []
     for op in ops:
         if type(op) is not TxnOp:
             continue
-        puts_then, deletes_then = check_intervals(list(op.success))
-        puts_else, deletes_else = check_intervals(list(op.failure))
+        puts_then, deletes_then = check_intervals(as_list(get_slot(op, TXN_SUCCESS)))
+        puts_else, deletes_else = check_intervals(as_list(get_slot(op, TXN_FAILURE)))
         for k in puts_then:
             if k in puts or deleted_by(k, deletes):
                 raise InvalidRequestError(ERR_DUPLICATE_KEY)
@@ -245,9 +256,10 @@ cdef tuple check_intervals(list ops):
     deletes += nested_deletes
     for op in ops:
         if type(op) is PutOp:
-            if op.key in puts or deleted_by(op.key, deletes):
+            k = get_slot(op, PUT_KEY)
+            if k in puts or deleted_by(k, deletes):
                 raise InvalidRequestError(ERR_DUPLICATE_KEY)
-            puts.add(op.key)
+            puts.add(k)
     return puts, deletes
 
 
@@ -318,8 +330,17 @@ cdef class MVCC:
         self.early_events = []
         self.leases = {}
 
+    def __init__(self, Py_ssize_t compaction_batch=10_000):
+        """compaction_batch: keys a compact() or compact_step() call trims at most (a write
+        trims compaction_batch / 512); the default keeps a call near a millisecond."""
+        if compaction_batch < 1:
+            raise ValueError("compaction_batch must be at least 1")
+        self.compaction_batch = compaction_batch
+        self.write_compaction_batch = max(1, compaction_batch // 512)
+
     def __dealloc__(self):
         free(self.log)
+        free(self.cleanup)
 
     # ------------------------------------------------------------------------------ records
 
@@ -415,7 +436,7 @@ cdef class MVCC:
         cdef int64_t at = revision if revision > 0 else current
         if at < self.compact_revision:
             raise CompactedError(self.compact_revision)
-        cdef list kvs = []
+        cdef list kvs
         cdef Py_ssize_t count = 0
         cdef const char *k = key
         cdef uint32_t k_len = <uint32_t>len(key)
@@ -427,13 +448,12 @@ cdef class MVCC:
         cdef Cursor cursor
         if end_len == 0:
             key_id = self.table.find(k, k_len, hash_bytes(k, k_len))
-            if key_id >= 0:
-                rec = self.record_at(key_id, at)
-                if rec != NULL:
-                    count = 1
-                    if not count_only:
-                        kvs.append(self.key_value(key_id, rec, keys_only, key))
-            return new_range_result(kvs, count, False, current)
+            rec = self.record_at(key_id, at) if key_id >= 0 else NULL
+            if rec == NULL:
+                return new_range_result([], 0, False, current)
+            kvs = [] if count_only else [self.key_value(key_id, rec, keys_only, key)]
+            return new_range_result(kvs, 1, False, current)
+        kvs = []
         if not open_end and compare_bytes(range_end, end_len, k, k_len) <= 0:
             return new_range_result(kvs, 0, False, current)
         self.table.seek(k, k_len, &cursor)
@@ -464,24 +484,32 @@ cdef class MVCC:
         if ignore_lease and lease:
             raise InvalidRequestError(ERR_LEASE_PROVIDED)
         try:
-            return self.write_put(key, value, lease, prev_kv, ignore_value, ignore_lease)
+            result = self.write_put(key, value, lease, prev_kv, ignore_value, ignore_lease)
         finally:
             self.end_write()
+        if self.cleanup_head < self.cleanup_len:
+            self.trim_records(self.write_compaction_batch)
+        return result
 
     def delete_range(self, bytes key not None, bytes range_end not None = b"", bint prev_kv=False):
         """etcd DeleteRange: one new revision if anything was deleted."""
         check_key(key)
         try:
-            return self.write_delete(key, range_end, prev_kv)
+            result = self.write_delete(key, range_end, prev_kv)
         finally:
             self.end_write()
+        if self.cleanup_head < self.cleanup_len:
+            self.trim_records(self.write_compaction_batch)
+        return result
 
     cdef object do_put(self, object op):
-        return self.write_put(op.key, op.value, op.lease, op.prev_kv, op.ignore_value,
-                              op.ignore_lease)
+        return self.write_put(get_slot(op, PUT_KEY), get_slot(op, PUT_VALUE),
+                              get_slot(op, PUT_LEASE), get_slot(op, PUT_PREV_KV),
+                              get_slot(op, PUT_IGNORE_VALUE), get_slot(op, PUT_IGNORE_LEASE))
 
     cdef object do_delete(self, object op):
-        return self.write_delete(op.key, op.range_end, op.prev_kv)
+        return self.write_delete(get_slot(op, DEL_KEY), get_slot(op, DEL_RANGE_END),
+                                 get_slot(op, DEL_PREV_KV))
 
     cdef object write_put(self, bytes key, bytes value, int64_t lease, bint want_prev,
                           bint ignore_value, bint ignore_lease):
@@ -609,12 +637,16 @@ cdef class MVCC:
         self.check_path_of(then_ops, else_ops, path, &step)
         step = 0
         try:
-            return self.run_txn(then_ops, else_ops, path, &step)
+            result = self.run_txn(then_ops, else_ops, path, &step)
         finally:
             self.end_write()
+        if self.cleanup_head < self.cleanup_len:
+            self.trim_records(self.write_compaction_batch)
+        return result
 
     cdef object do_txn(self, object op, list path, Py_ssize_t *step):
-        return self.run_txn(as_list(op.success), as_list(op.failure), path, step)
+        return self.run_txn(as_list(get_slot(op, TXN_SUCCESS)), as_list(get_slot(op, TXN_FAILURE)),
+                            path, step)
 
     cdef object run_txn(self, list then_ops, list else_ops, list path, Py_ssize_t *step):
         cdef bint succeeded = path[step[0]]
@@ -623,8 +655,10 @@ cdef class MVCC:
         for op in (then_ops if succeeded else else_ops):
             kind = type(op)
             if kind is RangeOp:
-                responses.append(self.do_range(op.key, op.range_end, op.revision, op.limit,
-                                               op.count_only, op.keys_only))
+                responses.append(self.do_range(
+                    get_slot(op, RANGE_KEY), get_slot(op, RANGE_END), get_slot(op, RANGE_REVISION),
+                    get_slot(op, RANGE_LIMIT), get_slot(op, RANGE_COUNT_ONLY),
+                    get_slot(op, RANGE_KEYS_ONLY)))
             elif kind is PutOp:
                 responses.append(self.do_put(op))
             elif kind is DeleteOp:
@@ -636,7 +670,8 @@ cdef class MVCC:
     # ------------------------------------------------------------------------------ txn checks
 
     cdef void compare_path(self, object op, list path) except *:
-        self.compare_path_of(as_list(op.compare), as_list(op.success), as_list(op.failure), path)
+        self.compare_path_of(as_list(get_slot(op, TXN_COMPARE)), as_list(get_slot(op, TXN_SUCCESS)),
+                             as_list(get_slot(op, TXN_FAILURE)), path)
 
     cdef void compare_path_of(self, list compares, list then_ops, list else_ops, list path) except *:
         """Compare outcomes along the taken path, pre-order (etcd's compareToPath)."""
@@ -651,11 +686,11 @@ cdef class MVCC:
                 self.compare_path(op, path)
 
     cdef bint compare_holds(self, object c) except -1:
-        cdef int target = TARGET_CODES[c.target]
-        cdef int result = RESULT_CODES[c.result]
-        cdef bytes key = c.key
-        cdef bytes range_end = c.range_end
-        operand = c.operand
+        cdef int target = TARGET_CODES[get_slot(c, CMP_TARGET)]
+        cdef int result = RESULT_CODES[get_slot(c, CMP_RESULT)]
+        cdef bytes key = get_slot(c, CMP_KEY)
+        cdef bytes range_end = get_slot(c, CMP_RANGE_END)
+        operand = get_slot(c, CMP_OPERAND)
         cdef const char *k = key
         cdef uint32_t k_len = <uint32_t>len(key)
         cdef Py_ssize_t end_len = len(range_end)
@@ -689,7 +724,8 @@ cdef class MVCC:
         return True if found else compare_record(NULL, target, result, operand)
 
     cdef void check_path(self, object op, list path, Py_ssize_t *step) except *:
-        self.check_path_of(as_list(op.success), as_list(op.failure), path, step)
+        self.check_path_of(as_list(get_slot(op, TXN_SUCCESS)), as_list(get_slot(op, TXN_FAILURE)),
+                           path, step)
 
     cdef void check_path_of(self, list then_ops, list else_ops, list path,
                             Py_ssize_t *step) except *:
@@ -699,9 +735,10 @@ cdef class MVCC:
         for op in (then_ops if succeeded else else_ops):
             kind = type(op)
             if kind is RangeOp:
-                if op.revision > self.revision:
+                revision = get_slot(op, RANGE_REVISION)
+                if revision > self.revision:
                     raise FutureRevisionError()
-                if 0 < op.revision < self.compact_revision:
+                if 0 < revision < self.compact_revision:
                     raise CompactedError(self.compact_revision)
             elif kind is PutOp:
                 self.check_put(op)
@@ -711,8 +748,8 @@ cdef class MVCC:
     cdef void check_put(self, object op) except *:
         cdef bytes key
         cdef int32_t key_id
-        if op.ignore_value or op.ignore_lease:
-            key = op.key
+        if get_slot(op, PUT_IGNORE_VALUE) or get_slot(op, PUT_IGNORE_LEASE):
+            key = get_slot(op, PUT_KEY)
             key_id = self.table.find(key, <uint32_t>len(key), hash_bytes(key, len(key)))
             if key_id < 0 or self.latest(key_id) == NULL:
                 raise KeyNotFoundError()
@@ -749,37 +786,74 @@ cdef class MVCC:
     # ------------------------------------------------------------------------------ compaction
 
     def compact(self, int64_t revision) -> None:
-        """etcd Compact: drop history before `revision` (see the module docstring)."""
+        """etcd Compact: history before `revision` is gone (see the module docstring).
+
+        Reads see the compaction at once; trimming the records runs in bounded batches (etcd
+        compacts its backend in batches too), so a large compaction never stalls the caller:
+        `compaction_batch` keys now, a few more after each write, any rest via compact_step().
+        """
         if revision <= self.compact_revision:
             raise CompactedError(self.compact_revision)
         if revision > self.revision:
             raise FutureRevisionError()
         self.materialize_pending()
-        # The keys with a record in [previous compact revision, revision] are the only ones a
+        # The keys with a record in [previous compact revision, revision] are the only ones the
         # compaction can change: the log starts at the previous compact revision.
-        cdef Py_ssize_t lo = 0, hi = self.log_len, mid, i, n_work = 0
+        cdef Py_ssize_t lo = 0, hi = self.log_len, mid, i, cap
         while lo < hi:
             mid = (lo + hi) >> 1
             if self.log[mid].main <= revision:
                 lo = mid + 1
             else:
                 hi = mid
-        cdef int32_t *work = <int32_t*>malloc((lo + 1) * sizeof(int32_t))
-        if work == NULL:
-            raise MemoryError()
+        cdef int32_t *grown
+        if self.cleanup_len + lo > self.cleanup_cap:
+            cap = self.cleanup_len + lo + 64
+            grown = <int32_t*>realloc(self.cleanup, cap * sizeof(int32_t))
+            if grown == NULL:
+                raise MemoryError()
+            self.cleanup = grown
+            self.cleanup_cap = cap
         cdef KeyEntry *entry
         for i in range(lo):
             entry = self.table.entries[self.log[i].key_id]
-            if not entry.mark:
+            if not entry.mark:  # marked: already waiting for an earlier compaction's trim
                 entry.mark = 1
-                work[n_work] = self.log[i].key_id
-                n_work += 1
-        for i in range(n_work):
-            self.table.entries[work[i]].mark = 0
-            self.compact_key(work[i], revision)
-        free(work)
+                self.cleanup[self.cleanup_len] = self.log[i].key_id
+                self.cleanup_len += 1
         self.compact_revision = revision
         self.rebuild_log()
+        self.trim_records(self.compaction_batch)
+
+    def compact_step(self, Py_ssize_t max_keys=0) -> int:
+        """Trim up to max_keys (0: compaction_batch) keys a compaction left; returns how many wait."""
+        self.trim_records(max_keys if max_keys > 0 else self.compaction_batch)
+        return self.cleanup_len - self.cleanup_head
+
+    cdef int trim_records(self, Py_ssize_t budget) except -1:
+        """Physical compaction of up to `budget` keys, each to the current compact revision."""
+        cdef Py_ssize_t n = self.cleanup_len - self.cleanup_head
+        cdef int32_t key_id
+        if n > budget:
+            n = budget
+        if n <= 0:
+            return 0
+        self.table.reserve_drops(n)  # so nothing below can fail halfway
+        for _ in range(n):
+            key_id = self.cleanup[self.cleanup_head]
+            self.cleanup_head += 1
+            self.table.entries[key_id].mark = 0
+            self.compact_key(key_id, self.compact_revision)
+        if self.cleanup_head == self.cleanup_len:
+            self.cleanup_head = self.cleanup_len = 0
+            if self.cleanup_cap > 65536:
+                free(self.cleanup)
+                self.cleanup = NULL
+                self.cleanup_cap = 0
+        return 0
+
+    cdef int finish_compaction(self) except -1:
+        return self.trim_records(self.cleanup_len - self.cleanup_head)
 
     cdef void compact_key(self, int32_t key_id, int64_t at) noexcept:
         cdef KeyEntry *entry = self.table.entries[key_id]
@@ -850,7 +924,9 @@ cdef class MVCC:
         cdef RevisionRecord *rec = &records[lo]
         key = PyBytes_FromStringAndSize(entry_key(entry), entry.key_len)
         prev = None
-        if lo > 0 and records[lo - 1].version != 0:
+        # the value before: none if the key did not exist, or if it predates the compaction
+        # (records older than the compact revision may still await their trim)
+        if lo > 0 and records[lo - 1].version != 0 and rec.main > self.compact_revision:
             prev = self.key_value(key_id, &records[lo - 1], False, key)
         if rec.version == 0:
             return new_event(EVENT_DELETE, new_key_value(key, b"", 0, rec.main, 0, 0), prev)
@@ -894,6 +970,7 @@ cdef class MVCC:
 
     def dump(self) -> bytes:
         """The whole state (every retained record, both revisions); MVCC.load reverses it."""
+        self.finish_compaction()
         cdef Py_ssize_t size = DUMP_HEAD_SIZE + DUMP_CRC_SIZE
         cdef Cursor cursor
         cdef int32_t key_id
@@ -1020,6 +1097,7 @@ cdef class MVCC:
 
     def hash_kv(self, int64_t revision=0) -> tuple:
         """(CRC-32 over every retained record <= revision in key order, compact_revision)."""
+        self.finish_compaction()
         if revision > self.revision:
             raise FutureRevisionError()
         cdef int64_t at = revision if revision > 0 else self.revision
@@ -1066,6 +1144,7 @@ cdef class MVCC:
     def stats(self) -> dict:
         """keys (in the index, deleted ones awaiting compaction included), live_keys, revisions
         (retained records), history (revisions since the compact revision), bytes (approximate)."""
+        self.finish_compaction()
         cdef Py_ssize_t live = 0
         cdef int32_t key_id
         for key_id in range(self.table.n_ids):
@@ -1073,6 +1152,7 @@ cdef class MVCC:
                 live += 1
         # each malloc costs ~16 bytes of allocator overhead on top of what it holds
         approx = (self.table.memory_bytes() + self.value_bytes + 16 * self.n_records
-                  + 16 * self.table.n_keys + self.log_cap * sizeof(LogEntry))
+                  + 16 * self.table.n_keys + self.log_cap * sizeof(LogEntry)
+                  + self.cleanup_cap * sizeof(int32_t))
         return {"keys": self.table.n_keys, "live_keys": live, "revisions": self.n_records,
                 "history": self.log_len, "bytes": approx}

@@ -476,6 +476,8 @@ def _validate_op(op) -> None:
             raise InvalidRequestError(ERR_LEASE_PROVIDED)
     elif kind is TxnOp:
         for c in op.compare:
+            if type(c) is not Compare:
+                raise InvalidRequestError()
             _check_key(c.key)
             if c.target not in _TARGETS or c.result not in _RESULTS:
                 raise InvalidRequestError()

@@ -336,6 +336,32 @@ def test_failed_checks_leave_no_trace(store):
     assert result.succeeded and result.revision == 3
 
 
+def test_a_large_compaction_is_trimmed_in_bounded_steps():
+    store, model = MVCC(compaction_batch=10), MVCCModel()
+    for s in (store, model):
+        for i in range(100):
+            s.put(b"/k/%03d" % i, b"a")
+        for i in range(0, 100, 2):
+            s.put(b"/k/%03d" % i, b"b")
+        s.delete_range(b"/k/050", b"/k/060")
+        s.take_events()
+        s.compact(s.revision - 10)
+    # reads are already those of the compacted store while most keys still await their trim
+    waiting = store.compact_step(5)
+    assert 0 < waiting < 150
+    assert store.range(b"/", b"\0") == model.range(b"/", b"\0")
+    compact = store.compact_revision
+    assert store.range(b"/", b"\0", revision=compact) == model.range(b"/", b"\0", revision=compact)
+    assert store.events_since(b"/", b"\0", compact, 0) == model.events_since(b"/", b"\0", compact, 0)
+    for s in (store, model):
+        s.put(b"/k/000", b"c")                 # a write trims a few more keys on its way
+    assert store.compact_step(1) < waiting
+    assert store.take_events() == model.take_events()
+    while store.compact_step(7):
+        pass
+    assert store.dump() == model.dump()
+
+
 # --------------------------------------------------------------------------------- events
 
 
