@@ -257,9 +257,41 @@ async def bench_backend(backend: Backend, pods: int, watchers: int, big: bool) -
     return out
 
 
+async def bench_in_process(tmp: Path, n: int = 3000, concurrency: int = 64) -> dict:
+    """The same pod creates through the handlers in this process (no HTTP, no TLS, no JSON on
+    the wire): what an embedding or the in-process client sees."""
+    from pykube_plane.apiserver.handlers import APIRequest
+    from pykube_plane.apiserver.server import APIServer
+    from pykube_plane.store.store import Store
+    store = await Store.open(tmp / "inproc")
+    server = APIServer(store, port=0)
+    await server.start()
+    try:
+        pods = server.registry.table.lookup("", "v1", "pods")
+        bodies = [orjson.loads(pod_body(f"i{i}")) for i in range(n)]
+        latencies: list[float] = []
+
+        async def worker() -> None:
+            while bodies:
+                body = bodies.pop()
+                start = time.perf_counter()
+                await server.handlers.handle(APIRequest("create", pods, "default", body=body))
+                latencies.append(time.perf_counter() - start)
+
+        start = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        rate = n / (time.perf_counter() - start)
+    finally:
+        await server.stop()
+        await store.close()
+    return {"requests": n, "per_second": round(rate), "p50_ms": round(percentile(latencies, .5) * 1000, 2),
+            "p99_ms": round(percentile(latencies, .99) * 1000, 2)}
+
+
 async def main_async(args) -> dict:
     results: dict = {}
     with tempfile.TemporaryDirectory(prefix="bench-apiserver-") as tmp:
+        results["in_process_create"] = await bench_in_process(Path(tmp))
         for kind in args.backends.split(","):
             if kind == "etcd" and not ETCD.exists():
                 raise SystemExit(f"{ETCD} missing: run `make tools`")
@@ -282,6 +314,9 @@ def main() -> None:
     import uvloop
     results = uvloop.run(main_async(args))
     ratios = {}
+    if "embedded" in results:
+        ratios["create_per_second_in_process_over_https"] = round(
+            results["in_process_create"]["per_second"] / results["embedded"]["create"]["per_second"], 2)
     if "embedded" in results and "etcd" in results:
         e, d = results["embedded"], results["etcd"]
         ratios = {f"{op}_per_second_embedded_over_etcd": round(e[op]["per_second"] / d[op]["per_second"], 2)
