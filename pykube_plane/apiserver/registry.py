@@ -61,6 +61,8 @@ class ListResult:
     resource_version: int
     continue_token: str = ""
     remaining: int | None = None
+    decoded: list[dict] | None = None       # the items as objects, when already decoded
+    rows: list[dict] | None = None          # their Table rows, when already made
 
     def metadata(self) -> dict[str, Any]:
         meta: dict[str, Any] = {"resourceVersion": str(self.resource_version)}
@@ -79,6 +81,8 @@ class ListResult:
         return head[:-1] + b',"items":[' + items + b"]}"
 
     def objects(self) -> list[dict]:
+        if self.decoded is not None:
+            return self.decoded
         converter = self.resource.strategy.to_external
         return [orjson.loads(co.view(converter)) for co in self.items]
 

@@ -607,8 +607,8 @@ def table_row(obj: dict, printer: Callable | None, include_object: str, now: flo
 
 def table(columns: Iterable[Column], printer: Callable | None, objects: Iterable[dict],
           resource_version: str = "", continue_token: str = "", include_object: str = "Metadata",
-          remaining: int | None = None, now: float | None = None) -> dict:
-    """A meta.k8s.io/v1 Table of `objects` with `columns`."""
+          remaining: int | None = None, now: float | None = None, rows: list[dict] | None = None) -> dict:
+    """A meta.k8s.io/v1 Table of `objects` with `columns` (or of `rows` already made)."""
     now = time.time() if now is None else now
     metadata: dict[str, Any] = {}
     if resource_version:
@@ -620,5 +620,5 @@ def table(columns: Iterable[Column], printer: Callable | None, objects: Iterable
     return {
         "kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": metadata,
         "columnDefinitions": list(columns),
-        "rows": [table_row(o, printer, include_object, now) for o in objects],
+        "rows": rows if rows is not None else [table_row(o, printer, include_object, now) for o in objects],
     }

@@ -34,6 +34,7 @@ MAX_BODY = 3 * 1024 * 1024
 JSON_TYPE = "application/json"
 NON_RESOURCE_ROOTS = ("/version", "/healthz", "/livez", "/readyz", "/metrics", "/openapi")
 WATCH_MIN_TIMEOUT = 1800
+LARGE_LIST = 2000      # objects decoded between yields to the event loop
 
 
 def _json_response(code: int, body: bytes, content_type: str = JSON_TYPE, headers: dict | None = None) -> web.Response:
@@ -198,7 +199,29 @@ class WebFace:
         warnings = [_warning_header(w) for w in dict.fromkeys(req.warnings)]
         if isinstance(result, Watcher):
             return await self._stream(request, req, result, accept, query)
+        if isinstance(result, ListResult) and len(result.items) > LARGE_LIST and \
+                accept in (negotiation.TABLE, negotiation.PARTIAL, negotiation.YAML):
+            await self._decode_in_slices(result, accept == negotiation.TABLE, query.get("includeObject", "Metadata"))
         return self._encode(code, result, accept, req, query, warnings)
+
+    @staticmethod
+    async def _decode_in_slices(result: ListResult, rows: bool, include: str) -> None:
+        """Decode a large list's objects (and make its Table rows) a slice at a time, letting other
+        requests run between slices: Tables and YAML need objects, not just their bytes."""
+        decoded: list[dict] = []
+        made: list[dict] = []
+        items = result.items
+        r = result.resource
+        converter = r.strategy.to_external
+        now = time.time()
+        for start in range(0, len(items), LARGE_LIST):
+            chunk = [orjson.loads(co.view(converter)) for co in items[start:start + LARGE_LIST]]
+            decoded.extend(chunk)
+            if rows:
+                made.extend(tables.table_row(o, r.printer, include, now) for o in chunk)
+            await asyncio.sleep(0)
+        result.decoded = decoded
+        result.rows = made if rows else None
 
     async def _read_body(self, request: web.Request) -> bytes:
         length = request.content_length
@@ -225,9 +248,9 @@ class WebFace:
         if accept == negotiation.TABLE and not is_status and req.subresource in ("", "status", "scale"):
             include = query.get("includeObject", "Metadata")
             if isinstance(result, ListResult):
-                objs = result.objects()
+                objs = [] if result.rows is not None else result.objects()
                 body = orjson.dumps(tables.table(r.columns, r.printer, objs, str(result.resource_version),
-                                                 result.continue_token, include, result.remaining))
+                                                 result.continue_token, include, result.remaining, rows=result.rows))
             elif req.subresource == "scale":
                 body = orjson.dumps(tables.table(tables.SCALE_COLUMNS, tables.scale_row, [result], include_object=include))
             else:
