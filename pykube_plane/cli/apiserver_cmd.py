@@ -58,8 +58,10 @@ def _duration(text: str) -> float:
 @click.option("--client-ca-file", default=None, help="CA that signs client certificates (default: the "
                                                      "generated CA).")
 @click.option("--token-auth-file", default=None, help="Static bearer tokens: token,user,uid,\"group1,group2\".")
-@click.option("--service-cluster-ip-range", default="10.96.0.0/12", show_default=True)
-@click.option("--service-node-port-range", default="30000-32767", show_default=True)
+@click.option("--service-cluster-ip-range", default="10.96.0.0/12", show_default=True,
+              help="CIDR Services' cluster IPs are allocated from.")
+@click.option("--service-node-port-range", default="30000-32767", show_default=True,
+              help="Ports NodePort Services are allocated from.")
 @click.option("--watch-cache-size", type=int, default=10_000, show_default=True,
               help="Changes each resource's watch cache keeps for watches that resume.")
 @click.option("--max-requests-inflight", type=int, default=400, show_default=True,
