@@ -91,7 +91,7 @@ class APIClient(abc.ABC):
         """client-go's rules: 429 and any 5xx with Retry-After are retried whatever the verb (the
         server did not act); a connection that never reached the server is retried; a broken
         one, or 503/504 without Retry-After, only for reads (a write may have happened)."""
-        if attempt >= self.retry.max_retries:
+        if attempt >= self.retry.max_retries or not getattr(e, "transient", True):
             return None
         after = e.retry_after
         if e.code == 429 or (e.code >= 500 and after is not None and not isinstance(e, ConnectionFailed)):

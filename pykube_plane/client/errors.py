@@ -113,10 +113,12 @@ class ServerTimeout(ApiError):
 class ConnectionFailed(ServiceUnavailable):
     """No answer at all: the connection was refused, reset or timed out. Not from the server:
     the Status is made here, in the server's shape, so callers handle one error type.
-    `request_sent` is False when the request surely never reached the server (connect failed)."""
+    `request_sent` is False when the request surely never reached the server (connect failed);
+    `transient` is False when trying again cannot help (the server's certificate is not trusted)."""
 
-    def __init__(self, message: str, request_sent: bool = True) -> None:
+    def __init__(self, message: str, request_sent: bool = True, transient: bool = True) -> None:
         self.request_sent = request_sent
+        self.transient = transient
         super().__init__({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
                           "message": message, "reason": "ServiceUnavailable", "code": 503}, 503)
 

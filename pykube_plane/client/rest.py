@@ -32,6 +32,15 @@ REQUEST_TIMEOUT = 60.0
 WATCH_READ_SLACK = 60.0     # a silent watch stream is dead after its timeout plus this
 
 
+def connection_failed(e: BaseException, server: str) -> ConnectionFailed:
+    """The ConnectionFailed for an aiohttp/OS error: was the request sent, is it worth retrying."""
+    if isinstance(e, (aiohttp.ClientConnectorCertificateError, aiohttp.ClientSSLError)):
+        return ConnectionFailed(f"TLS with the server {server} failed: {e}", request_sent=False, transient=False)
+    if isinstance(e, aiohttp.ClientConnectorError):
+        return ConnectionFailed(f"the connection to the server {server} was refused: {e}", request_sent=False)
+    return ConnectionFailed(f"the connection to the server {server} failed: {type(e).__name__}: {e}")
+
+
 class Client(APIClient):
     def __init__(self, config: ClientConfig | str, *, retry: RetryPolicy | None = None,
                  request_timeout: float = REQUEST_TIMEOUT, connection_limit: int = 256) -> None:
@@ -96,12 +105,8 @@ class Client(APIClient):
                 if response.headers.get("Warning"):
                     self._warn(response)
                 return self._decode(response, data)
-        except aiohttp.ClientConnectorError as e:
-            raise ConnectionFailed(f"the connection to the server {self.base_url} was refused: {e}",
-                                   request_sent=False) from None
         except (aiohttp.ClientError, asyncio.TimeoutError, ConnectionError) as e:
-            raise ConnectionFailed(f"the connection to the server {self.base_url} failed: "
-                                   f"{type(e).__name__}: {e}") from None
+            raise connection_failed(e, self.base_url) from None
 
     @staticmethod
     def _decode(response: aiohttp.ClientResponse, data: bytes) -> Any:
@@ -127,12 +132,8 @@ class Client(APIClient):
         timeout = aiohttp.ClientTimeout(total=None, connect=self.request_timeout, sock_read=read_timeout)
         try:
             response = await self._http().get(url, timeout=timeout, **self._request_kwargs(params, None, ""))
-        except aiohttp.ClientConnectorError as e:
-            raise ConnectionFailed(f"the connection to the server {self.base_url} was refused: {e}",
-                                   request_sent=False) from None
         except (aiohttp.ClientError, asyncio.TimeoutError, ConnectionError) as e:
-            raise ConnectionFailed(f"the connection to the server {self.base_url} failed: "
-                                   f"{type(e).__name__}: {e}") from None
+            raise connection_failed(e, self.base_url) from None
         if response.status != 200:
             try:
                 data = await response.read()
@@ -177,7 +178,7 @@ class Client(APIClient):
                     return None
                 return self._decode(response, data)
         except (aiohttp.ClientError, asyncio.TimeoutError, ConnectionError) as e:
-            raise ConnectionFailed(f"discovery at {self.base_url}{path} failed: {type(e).__name__}: {e}") from None
+            raise connection_failed(e, self.base_url) from None
 
 
 async def _event_lines(response: aiohttp.ClientResponse, server: str) -> AsyncIterator[tuple[str, dict]]:

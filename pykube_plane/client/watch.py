@@ -192,7 +192,7 @@ class Watch:
             self.reconnects += 1
 
     def _retry_delay(self, e: ApiError, failures: int, backoff: Any) -> float | None:
-        if isinstance(e, Gone) or not self.resume:
+        if isinstance(e, Gone) or not self.resume or not getattr(e, "transient", True):
             return None
         retry = self.client.retry
         if failures > retry.max_retries:
