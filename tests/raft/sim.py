@@ -56,15 +56,15 @@ class Faults:
     @staticmethod
     def random(rng: random.Random) -> Faults:
         return Faults(
-            drop=rng.choice([0.0, 0.01, 0.05, 0.15]),
+            drop=rng.choice([0.0, 0.01, 0.05, 0.15, 0.3]),
             duplicate=rng.choice([0.0, 0.02, 0.1]),
             max_delay=rng.choice([2, 5, 12]),
-            long_delay=rng.choice([0.0, 0.01, 0.05]),
+            long_delay=rng.choice([0.0, 0.01, 0.05, 0.1]),
             partitions=rng.random() < 0.5,
             crashes=rng.random() < 0.5,
             membership=rng.random() < 0.35,
             transfers=rng.random() < 0.3,
-            compact_every=rng.choice([0, 5, 20]),
+            compact_every=rng.choice([0, 3, 5, 20]),
             pre_vote=rng.random() < 0.75,
             check_quorum=rng.random() < 0.75,
             max_inflight=rng.choice([1, 4, 256]),
