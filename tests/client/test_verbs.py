@@ -224,3 +224,15 @@ async def test_watch_from_a_resource_version_out_of_the_window_is_gone(small_win
                                 resource_version=first["metadata"]["resourceVersion"]) as events:
             await events.__anext__()
     assert gone.value.code == 410 and gone.value.reason == "Expired"
+
+
+async def test_admission_applies_to_both_clients(cluster):
+    client = cluster.client
+    with pytest.raises(NotFound, match='namespaces "nowhere-at-all" not found'):
+        await client.create(configmap("x"), namespace="nowhere-at-all")        # NamespaceLifecycle
+    doomed = f"{cluster.namespace}-doomed"
+    await client.ensure_namespace(doomed)
+    await client.create(pod("keeps-it-terminating"), namespace=doomed)
+    await client.delete("namespaces", doomed)
+    with pytest.raises(Forbidden, match="being terminated"):
+        await client.create(configmap("late"), namespace=doomed)
