@@ -184,6 +184,7 @@ class Client(APIClient):
 async def _event_lines(response: aiohttp.ClientResponse, server: str) -> AsyncIterator[tuple[str, dict]]:
     """(type, object) per JSON line of a watch response; ConnectionFailed if it breaks."""
     buffer = bytearray()
+    finished = False
     try:
         async for chunk in response.content.iter_any():
             buffer += chunk
@@ -203,7 +204,12 @@ async def _event_lines(response: aiohttp.ClientResponse, server: str) -> AsyncIt
                 start = end + 1
             if start:
                 del buffer[:start]
+        finished = True
     except (aiohttp.ClientError, asyncio.TimeoutError, ConnectionError) as e:
         raise ConnectionFailed(f"watch stream from {server} broke: {type(e).__name__}: {e}") from None
     finally:
-        response.release()
+        # A stream left half-read cannot carry another request: close its connection.
+        if finished:
+            response.release()
+        else:
+            response.close()
