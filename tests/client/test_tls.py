@@ -56,3 +56,17 @@ async def test_an_untrusted_server_is_refused(server_process, tmp_path):
         await whoami(ClientConfig(server=base.server, ca_pem=other_ca, token="admin-token"))
     assert caught.value.code == 503 and caught.value.status["kind"] == "Status"
     assert not caught.value.transient
+
+
+async def test_resources_resolve_through_discovery_alone(server_process):
+    from pykube_plane.client import NotFound, ResourceResolver
+    async with Client.from_kubeconfig(server_process.kubeconfig) as client:
+        client.resources = ResourceResolver(client._discover, builtin=())   # no built-in table
+        assert client.resources.lookup("deploy") is None                     # unknown until asked
+        listed = await client.list("deploy", namespace="default")
+        assert listed["kind"] == "DeploymentList"
+        lease = client.resources.lookup("leases")
+        assert (lease.group, lease.version, lease.namespaced) == ("coordination.k8s.io", "v1", True)
+        assert client.resources.lookup(("rbac.authorization.k8s.io/v1", "ClusterRole")).namespaced is False
+        with pytest.raises(NotFound, match="doesn't have a resource type"):
+            await client.get("widgets.example.com", "w")
