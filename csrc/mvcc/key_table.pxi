@@ -37,8 +37,9 @@ cdef inline size_t entry_size(uint32_t key_len, uint32_t cap) noexcept nogil:
 
 
 cdef inline int compare_bytes(const char *a, size_t a_len, const char *b, size_t b_len) noexcept nogil:
-    """Lexicographic order of byte strings, as Python compares bytes."""
-    cdef int c = memcmp(a, b, a_len if a_len < b_len else b_len)
+    """Lexicographic order of byte strings, as Python compares bytes (a NULL empty value too)."""
+    cdef size_t n = a_len if a_len < b_len else b_len
+    cdef int c = memcmp(a, b, n) if n else 0
     if c != 0:
         return c
     return (a_len > b_len) - (a_len < b_len)

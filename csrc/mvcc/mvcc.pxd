@@ -107,6 +107,7 @@ cdef class MVCC:
     cdef RevisionRecord *record_at(self, int32_t key_id, int64_t at) noexcept
     cdef int64_t view_revision(self) noexcept
     cdef RevisionRecord *append_record(self, int32_t key_id) except NULL
+    cdef int reserve_log(self) except -1
     cdef int log_append(self, int64_t main, uint32_t sub, int32_t key_id) except -1
     cdef void end_write(self) noexcept
     cdef object key_value(self, int32_t key_id, RevisionRecord *rec, bint keys_only,

@@ -34,7 +34,8 @@ Txn semantics (etcd's apply path, txn.go):
 3. the taken path is checked before any write (checkTxn: future / compacted range revisions,
    ignore_value / ignore_lease on a missing key), so a txn never half-applies;
 4. the ops run in order under one main revision with sub revisions 0, 1, ...; reads in the txn
-   see its earlier writes. A txn that changes nothing takes no revision.
+   see its earlier writes (step 1 leaves only ranges over keys the txn wrote, and deletes of
+   keys an earlier delete took). A txn that changes nothing takes no revision.
 
 tests/store/mvcc_model.py is the plain-Python reference of this module: the property tests
 demand identical results, events, dumps and hashes from both.
@@ -188,19 +189,39 @@ cdef inline void check_key(bytes key) except *:
         raise InvalidRequestError(ERR_EMPTY_KEY)
 
 
+cdef inline void check_bytes(object field) except *:
+    if type(field) is not bytes:
+        raise InvalidRequestError()
+
+
+cdef inline void check_int64(object field) except *:
+    if not isinstance(field, int) or not (INT64_MIN <= field <= INT64_MAX):
+        raise InvalidRequestError()
+
+
 cdef void validate_op(object op) except *:
-    """etcd's checkRequestOp / checkTxnRequest, recursively."""
+    """etcd's checkRequestOp / checkTxnRequest, recursively; field types too, so that nothing
+    can fail once the txn has started writing."""
     kind = type(op)
     if kind is PutOp:
+        check_bytes(get_slot(op, PUT_KEY))
         check_key(get_slot(op, PUT_KEY))
+        check_bytes(get_slot(op, PUT_VALUE))
+        check_int64(get_slot(op, PUT_LEASE))
         if get_slot(op, PUT_IGNORE_VALUE) and get_slot(op, PUT_VALUE):
             raise InvalidRequestError(ERR_VALUE_PROVIDED)
         if get_slot(op, PUT_IGNORE_LEASE) and get_slot(op, PUT_LEASE):
             raise InvalidRequestError(ERR_LEASE_PROVIDED)
     elif kind is RangeOp:
+        check_bytes(get_slot(op, RANGE_KEY))
         check_key(get_slot(op, RANGE_KEY))
+        check_bytes(get_slot(op, RANGE_END))
+        check_int64(get_slot(op, RANGE_REVISION))
+        check_int64(get_slot(op, RANGE_LIMIT))
     elif kind is DeleteOp:
+        check_bytes(get_slot(op, DEL_KEY))
         check_key(get_slot(op, DEL_KEY))
+        check_bytes(get_slot(op, DEL_RANGE_END))
     elif kind is TxnOp:
         validate_txn(as_list(get_slot(op, TXN_COMPARE)), as_list(get_slot(op, TXN_SUCCESS)),
                      as_list(get_slot(op, TXN_FAILURE)))
@@ -212,16 +233,17 @@ cdef void validate_txn(list compares, list then_ops, list else_ops) except *:
     for c in compares:
         if type(c) is not Compare:
             raise InvalidRequestError()
+        check_bytes(get_slot(c, CMP_KEY))
         check_key(get_slot(c, CMP_KEY))
+        check_bytes(get_slot(c, CMP_RANGE_END))
         target = TARGET_CODES.get(get_slot(c, CMP_TARGET))
         operand = get_slot(c, CMP_OPERAND)
         if target is None or get_slot(c, CMP_RESULT) not in RESULT_CODES:
             raise InvalidRequestError()
         if target == TARGET_CODE_VALUE:
-            if type(operand) is not bytes:
-                raise InvalidRequestError()
-        elif not isinstance(operand, int) or not (INT64_MIN <= operand <= INT64_MAX):
-            raise InvalidRequestError()
+            check_bytes(operand)
+        else:
+            check_int64(operand)
     for op in then_ops:
         validate_op(op)
     for op in else_ops:
@@ -231,7 +253,9 @@ cdef void validate_txn(list compares, list then_ops, list else_ops) except *:
 cdef tuple check_intervals(list ops):
     """etcd's checkIntervals: no key is put twice, or put and deleted, on one path of a txn.
 
-    Returns (keys put, ranges deleted) by `ops`, for the enclosing level's check.
+    Returns (keys put, ranges deleted) by `ops`, for the enclosing level's check. A delete with
+    range_end b"\0" covers every key from its key on (etcd's interval tree reads that end as the
+    string "\0" and so misses such overlaps; the intent of the rule is the open range).
     """
     cdef list deletes = [(get_slot(op, DEL_KEY), get_slot(op, DEL_RANGE_END))
                          for op in ops if type(op) is DeleteOp]
@@ -389,7 +413,8 @@ cdef class MVCC:
         self.n_records += 1
         return &entry_records(entry)[entry.nrevs - 1]
 
-    cdef int log_append(self, int64_t main, uint32_t sub, int32_t key_id) except -1:
+    cdef int reserve_log(self) except -1:
+        """Room for one more log entry: taken before a change starts, so none fails midway."""
         cdef LogEntry *grown
         if self.log_len == self.log_cap:
             grown = <LogEntry*>realloc(self.log, self.log_cap * 2 * sizeof(LogEntry))
@@ -397,6 +422,10 @@ cdef class MVCC:
                 raise MemoryError()
             self.log = grown
             self.log_cap *= 2
+        return 0
+
+    cdef int log_append(self, int64_t main, uint32_t sub, int32_t key_id) except -1:
+        self.reserve_log()
         self.log[self.log_len].main = main
         self.log[self.log_len].sub = sub
         self.log[self.log_len].key_id = key_id
@@ -543,9 +572,7 @@ cdef class MVCC:
                 raise MemoryError()
             memcpy(stored, v, v_len)
         try:
-            if self.log_len == self.log_cap:  # make room first, so no failure comes mid-change
-                self.log_append(0, 0, 0)
-                self.log_len -= 1
+            self.reserve_log()
             if key_id < 0:
                 key_id = self.table.add(k, k_len, h)
             rec = self.append_record(key_id)  # may move the entry: `current` is stale from here
@@ -606,9 +633,7 @@ cdef class MVCC:
             if want_prev:
                 prevs.append(self.key_value(key_id, current, False))
             old_lease = current.lease
-            if self.log_len == self.log_cap:
-                self.log_append(0, 0, 0)
-                self.log_len -= 1
+            self.reserve_log()
             rec = self.append_record(key_id)
             rec.main = main
             rec.sub = self.changes
@@ -939,9 +964,14 @@ cdef class MVCC:
 
     def take_events(self) -> list:
         """Every event written since the last call, in revision order, prev_kv filled."""
-        self.materialize_pending()
-        events = self.early_events
-        self.early_events = []
+        cdef list events = self.early_events
+        if events:  # some were materialized ahead of a compaction
+            self.early_events = []
+        else:
+            events = []
+        while self.events_taken < self.log_len:
+            events.append(self.event_at(self.events_taken))
+            self.events_taken += 1
         return events
 
     def events_since(self, bytes key not None, bytes range_end not None, int64_t start_revision,

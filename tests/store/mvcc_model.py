@@ -463,13 +463,31 @@ def _check_key(key: bytes) -> None:
         raise InvalidRequestError(ERR_EMPTY_KEY)
 
 
+def _check_bytes(*fields) -> None:
+    if any(type(f) is not bytes for f in fields):
+        raise InvalidRequestError()
+
+
+def _check_int64(*fields) -> None:
+    if any(not isinstance(f, int) or not -2**63 <= f < 2**63 for f in fields):
+        raise InvalidRequestError()
+
+
 def _validate_op(op) -> None:
-    """etcd's checkRequestOp / checkTxnRequest, recursively."""
+    """etcd's checkRequestOp / checkTxnRequest, recursively; field types too, so that nothing
+    can fail once a txn has started writing."""
     kind = type(op)
-    if kind is RangeOp or kind is DeleteOp:
+    if kind is RangeOp:
+        _check_bytes(op.key, op.range_end)
+        _check_key(op.key)
+        _check_int64(op.revision, op.limit)
+    elif kind is DeleteOp:
+        _check_bytes(op.key, op.range_end)
         _check_key(op.key)
     elif kind is PutOp:
+        _check_bytes(op.key, op.value)
         _check_key(op.key)
+        _check_int64(op.lease)
         if op.ignore_value and op.value:
             raise InvalidRequestError(ERR_VALUE_PROVIDED)
         if op.ignore_lease and op.lease:
@@ -478,11 +496,14 @@ def _validate_op(op) -> None:
         for c in op.compare:
             if type(c) is not Compare:
                 raise InvalidRequestError()
+            _check_bytes(c.key, c.range_end)
             _check_key(c.key)
             if c.target not in _TARGETS or c.result not in _RESULTS:
                 raise InvalidRequestError()
-            if (c.target == TARGET_VALUE) != isinstance(c.operand, bytes):
-                raise InvalidRequestError()
+            if c.target == TARGET_VALUE:
+                _check_bytes(c.operand)
+            else:
+                _check_int64(c.operand)
         for sub_op in op.success + op.failure:
             _validate_op(sub_op)
     else:

@@ -319,6 +319,19 @@ def test_nested_compares_see_the_state_before_the_txn(store):
     assert result.responses[1].revision == 3
 
 
+def test_malformed_txn_ops_are_refused_before_any_write(store):
+    for ops in ([PutOp(b"a", b"1"), PutOp(b"b", "text")],
+                [PutOp(b"a", b"1"), PutOp(b"b", b"1", lease=2**63)],
+                [PutOp(b"a", b"1"), RangeOp(b"a", None)],
+                [PutOp(b"a", b"1"), DeleteOp("b")],
+                [PutOp(b"a", b"1"), "not an op"]):
+        with pytest.raises(InvalidRequestError):
+            store.txn([], ops, [])
+    with pytest.raises(InvalidRequestError):
+        store.txn([Compare(b"a", TARGET_VERSION, RESULT_EQUAL, "1")], [PutOp(b"a", b"1")], [])
+    assert store.revision == 1 and store.take_events() == []
+
+
 def test_failed_checks_leave_no_trace(store):
     store.put(b"a", b"1")                      # 2
     store.put(b"a", b"2")                      # 3
