@@ -36,7 +36,7 @@ cdef int compare_desc(const void* a, const void* b) noexcept nogil:
 
 
 cdef class RaftNode:
-    """One Raft member. See the module docstring for the Ready contract.
+    """One Raft member; what to do with its output is documented on Ready.
 
     `seed` drives the randomized election timeout (no global random state). `applied` is
     for restarts whose state machine is already persisted beyond the snapshot.
@@ -60,9 +60,10 @@ cdef class RaftNode:
             raise ValueError("election_tick must be greater than heartbeat_tick")
         if max_inflight <= 0:
             raise ValueError("max_inflight must be positive")
+        peers, learners = list(peers), list(learners)
         voter_ids = sorted(set(int(p) for p in peers))
         learner_ids = sorted(set(int(p) for p in learners))
-        if len(voter_ids) != len(list(peers)) or len(learner_ids) != len(list(learners)):
+        if len(voter_ids) != len(peers) or len(learner_ids) != len(learners):
             raise ValueError("duplicate ids in peers or learners")
         if set(voter_ids) & set(learner_ids):
             raise ValueError("a node cannot be both voter and learner")

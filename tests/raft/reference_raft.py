@@ -687,9 +687,10 @@ class RaftNode:
             raise ValueError("election_tick must be greater than heartbeat_tick")
         if max_inflight <= 0:
             raise ValueError("max_inflight must be positive")
+        peers, learners = list(peers), list(learners)
         voter_ids = sorted(set(int(p) for p in peers))
         learner_ids = sorted(set(int(p) for p in learners))
-        if len(voter_ids) != len(list(peers)) or len(learner_ids) != len(list(learners)):
+        if len(voter_ids) != len(peers) or len(learner_ids) != len(learners):
             raise ValueError("duplicate ids in peers or learners")
         if set(voter_ids) & set(learner_ids):
             raise ValueError("a node cannot be both voter and learner")
