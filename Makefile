@@ -15,7 +15,9 @@ all: build
 $(STAMP): pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test]'
+	# The build requirements live in the venv too, so `make` can rebuild the compiled core in place.
+	$(PY) -m pip install -q "Cython>=3.0,<4" "setuptools>=68" wheel
+	$(PY) -m pip install -q --no-build-isolation -e '.[test]'
 	touch $@
 
 # Rebuild the extensions (and generated protobuf modules) when their sources change.
