@@ -138,7 +138,11 @@ class Store:
             applied_index = snapshot_index
 
         wal = await WAL.open(member_dir / "wal", fsync=fsync)
-        hard_state, entries, _mark = wal.read_all(after_index=snapshot_index)
+        hard_state, entries, mark = wal.read_all(after_index=snapshot_index)
+        wal_last = entries[-1].index if entries else (mark.index if mark else 0)
+        if wal_last < snapshot_index:
+            # A snapshot newer than the whole log (a restored data dir): the log goes on after it.
+            await wal.save_snapshot_mark(SnapshotMark(snapshot_index, term or 1))
         term = max(term, hard_state.term, 1)
         store = cls(data_dir, wal, mvcc, lessor, member_id=member_id, cluster_id=cluster_id,
                     applied_index=applied_index, term=term, snapshot_index=snapshot_index,
@@ -211,6 +215,11 @@ class Store:
     @property
     def compact_revision(self) -> int:
         return self._mvcc.compact_revision
+
+    @property
+    def term(self) -> int:
+        """The Raft term, as etcd response headers carry it."""
+        return self._term
 
     # =============================================================================================
     # KV: writes (logged, durable, then applied)

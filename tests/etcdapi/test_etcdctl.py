@@ -157,6 +157,9 @@ def test_snapshot_save_then_restore_into_a_new_member(tmp_path):
         assert etcdctl(restored.endpoint, "get", "--prefix", "/snap/", "--count-only",
                        "-w", "fields").stdout.count('"Count" : 50') == 1
         assert revision_of(restored.endpoint) == rev
+        etcdctl(restored.endpoint, "put", "/snap/after-restore", "yes")   # the restored member takes writes
+        assert etcdctl(restored.endpoint, "get", "/snap/after-restore", "--print-value-only").stdout == "yes\n"
+        assert revision_of(restored.endpoint) == rev + 1
     finally:
         restored.stop()
 

@@ -262,7 +262,11 @@ async def test_snapshot_save_and_restore(tmp_path):
     assert restored.revision == rev
     assert (await restored.range(b"/snap/", prefix_end(b"/snap/"), count_only=True)).count == 20
     assert restored.member_id != store.member_id
+    assert await restored.put(b"/snap/new", b"1") == rev + 1   # the log goes on after the snapshot
     await restored.close()
+    reopened = await Store.open(tmp_path / "b")
+    assert (await reopened.range(b"/snap/new")).kvs[0].value == b"1"
+    await reopened.close()
     damaged = tmp_path / "damaged.db"
     damaged.write_bytes(path.read_bytes()[:-10])
     with pytest.raises(Exception, match="checksum"):
