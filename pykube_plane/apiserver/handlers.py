@@ -18,7 +18,7 @@ from . import reviews
 from . import status as st
 from .authn import UserInfo
 from .options import DeleteOptions, ListOptions, WriteOptions
-from .rbac import RBACAuthorizer, RequestAttributes, forbidden_status
+from .rbac import RBACAuthorizer, RequestAttributes, exact_name, forbidden_status
 from .registry import PATCH_TYPES, Registry
 from .resources import Resource
 
@@ -42,8 +42,13 @@ class APIRequest:
 
     def attributes(self) -> RequestAttributes:
         assert self.user is not None
+        name = self.name
+        if not name and self.verb in ("list", "watch"):
+            # kube-apiserver authorizes `get pod x -w` (a list/watch pinned by
+            # fieldSelector=metadata.name=x) as a request on the object x.
+            name = exact_name(self.query.get("fieldSelector", ""))
         return RequestAttributes(self.user, self.verb, True, self.resource.group, self.resource.version,
-                                 self.resource.plural, self.subresource, self.namespace, self.name)
+                                 self.resource.plural, self.subresource, self.namespace, name)
 
 
 class Handlers:

@@ -14,14 +14,12 @@ FIELD_VALIDATION_MODES = {"": "Strict", "strict": "Strict", "warn": "Warn", "ign
 
 
 def _bool(query: Mapping[str, str], name: str) -> bool | None:
+    """A boolean query parameter as kube-apiserver decodes it (Convert_Slice_string_To_bool):
+    "0" or "false" in any case is false, any other value, the empty one included, is true."""
     value = query.get(name)
     if value is None:
         return None
-    if value in ("", "true", "1", "True", "TRUE", "t", "T"):
-        return True
-    if value in ("false", "0", "False", "FALSE", "f", "F"):
-        return False
-    raise st.bad_request(f'invalid boolean value for {name}: "{value}"')
+    return not (value == "0" or value.lower() == "false")
 
 
 def _int(query: Mapping[str, str], name: str) -> int | None:

@@ -113,7 +113,7 @@ def request_attributes(method: str, path: str, query: Mapping[str, str] | str | 
         verb = "watch" if watch is not None and watch.lower() not in ("false", "0") else "list"
         selector = params.get("fieldSelector")
         if selector:
-            name = _exact_name(selector)
+            name = exact_name(selector)
     if not name and verb == "delete":
         verb = "deletecollection"
     return RequestAttributes(user, verb, True, group, version, resource, subresource,
@@ -140,7 +140,7 @@ def _query_params(query: Mapping[str, str] | str | None) -> Mapping[str, str]:
     return query
 
 
-def _exact_name(selector: str) -> str:
+def exact_name(selector: str) -> str:
     """The name a field selector pins with metadata.name=x (or ==), as RequiresExactMatch."""
     for term in _split_unescaped(selector, ","):
         if "!=" in term:

@@ -163,7 +163,8 @@ class WebFace:
             return await self._non_resource(request, path, query, user)
         method = request.method.upper()
         watch_param = query.get("watch", "")
-        watch = found.watch_prefix or watch_param.lower() in ("true", "1")
+        # Kubernetes treats any value but false/0 (the empty one included) as a watch.
+        watch = found.watch_prefix or ("watch" in query and watch_param.lower() not in ("false", "0"))
         verb = routing.verb_for(method, found.name, watch)
         if verb is None:
             raise st.method_not_allowed()

@@ -26,7 +26,7 @@ from pykube_plane.apiserver.pki import PKI, client_ssl_context, ensure_pki
 from tests.apiserver.conftest import ServerProcess, start_server_process, stop_server_process
 from tests.conftest import tool_path
 
-TOKENS = 'alice-token,alice,1001,"devs"\nbob-token,bob,1002\n'
+TOKENS = 'alice-token,alice,1001,"devs"\nbob-token,bob,1002\ncarol-token,carol,1003\n'
 
 SETUP = """
 apiVersion: v1
@@ -252,6 +252,46 @@ def test_rbac_changes_apply_without_restart(cluster: Cluster) -> None:
     assert "forbidden" in cluster.refused("bob", "delete", "pod", "db", "-n", "team-b")
     cluster.ok("admin", "delete", "rolebinding", "bob-views", "-n", "team-b")
     _eventually(lambda: cluster.kubectl("bob", "get", "pods", "-n", "team-b").returncode != 0)
+
+
+ONE_POD_READER = """
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: web-only, namespace: team-a}
+rules:
+- apiGroups: [""]
+  resources: [pods]
+  resourceNames: [web]
+  verbs: [get, list, watch]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: carol-reads-web, namespace: team-a}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: web-only}
+subjects:
+- {apiGroup: rbac.authorization.k8s.io, kind: User, name: carol}
+"""
+
+
+def test_resource_names_cover_a_list_or_watch_pinned_to_that_name(cluster: Cluster) -> None:
+    """`kubectl get pod web -w` lists and watches with fieldSelector=metadata.name=web; Kubernetes
+    authorizes that as a request on `web`, so a Role limited to resourceNames [web] allows it."""
+    cluster.ok("admin", "apply", "-f", "-", input=ONE_POD_READER)
+    carol = {"Authorization": "Bearer carol-token"}
+    pods = "/api/v1/namespaces/team-a/pods"
+    _eventually(lambda: _https(cluster, pods + "/web", carol)[0] == 200)
+    code, body = _https(cluster, pods + "?fieldSelector=metadata.name%3Dweb", carol)
+    assert code == 200 and [p["metadata"]["name"] for p in body["items"]] == ["web"]
+    assert _https(cluster, pods, carol)[0] == 403                      # the whole collection: no
+    assert _https(cluster, pods + "?fieldSelector=metadata.name%3Ddb", carol)[0] == 403
+    # Any watch value but false/0 is a watch; this one is pinned to `web` and allowed.
+    request = urllib.request.Request(
+        cluster.server.url + pods + "?watch=yes&timeoutSeconds=1&fieldSelector=metadata.name%3Dweb",
+        headers=carol)
+    with urllib.request.urlopen(request, context=client_ssl_context(cluster.pki.ca_cert_pem),
+                                timeout=30) as response:
+        first = json.loads(response.readline())
+    assert first["type"] == "ADDED" and first["object"]["metadata"]["name"] == "web"
 
 
 def _eventually(check, deadline_s: float = 30.0) -> None:
