@@ -138,6 +138,11 @@ class Registry:
         if compaction_interval > 0:
             self._tasks.append(loop.create_task(self._compactor(compaction_interval), name="store-compactor"))
 
+    def close_watchers(self, reason: str) -> None:
+        """End every open watch (their streams close); the caches keep running."""
+        for cache in self.caches.values():
+            cache.close_watchers(reason)
+
     async def stop(self) -> None:
         for task in self._tasks:
             task.cancel()

@@ -88,7 +88,14 @@ class APIServer:
             await ensure_bootstrap_objects(self.registry, self.advertise_address, self.port)
 
     async def stop(self) -> None:
+        """Stop listening, end every watch stream, let in-flight requests finish, then stop.
+
+        Watches go first: their handlers otherwise run until their timeoutSeconds (minutes for
+        informers) and hold the graceful shutdown that long."""
         if self._runner is not None:
+            for site in list(self._runner.sites):
+                await site.stop()
+            self.registry.close_watchers("server shutting down")
             await self._runner.cleanup()
             self._runner = None
         await self.registry.stop()

@@ -260,8 +260,11 @@ class WatchCache:
             except (asyncio.CancelledError, Exception):
                 pass
             self._task = None
+        self.close_watchers("server shutting down")
+
+    def close_watchers(self, reason: str) -> None:
         for w in list(self._iter_watchers()):
-            w.close("server shutting down")
+            w.close(reason)
 
     async def _load(self) -> None:
         """Fill the cache from a consistent snapshot of the prefix (paged, one revision)."""
