@@ -1,8 +1,9 @@
-"""`kplane up`: the main job. Today: the embedded store, shown end to end.
+"""`kplane up`: the main job — the all-in-one control plane on its embedded store.
 
-It opens (or recovers) a data dir, watches a prefix, writes through the durable path, closes,
-reopens and shows that everything came back. Later issues turn this into the all-in-one control
-plane (API server, scheduler, controllers, simulated nodes) on the same embedded store.
+Today that is the API server (TLS, RBAC, admin kubeconfig) over the embedded etcd-style store in
+one process; the scheduler, controller manager and simulated nodes join it as they land.
+`kplane up --store-demo` instead walks through the store alone: open or recover a data dir, watch
+a prefix, write through the durable path, restart, and show that everything came back.
 """
 from __future__ import annotations
 
@@ -62,8 +63,26 @@ async def demonstrate(data_dir: Path, writes: int, console: Console) -> None:
 
 @click.command("up")
 @click.option("--data-dir", default="data/kplane", show_default=True, type=click.Path(path_type=Path),
-              help="Where the embedded store keeps its WAL and snapshots.")
-@click.option("--writes", default=1000, show_default=True, help="Keys the demonstration writes.")
-def up(data_dir: Path, writes: int) -> None:
-    """Run the main job: for now, the embedded store end to end (write, watch, restart, recover)."""
-    asyncio.run(demonstrate(data_dir, writes, Console()))
+              help="Where the embedded store, certificates and kubeconfig live.")
+@click.option("--port", default=6443, show_default=True, help="HTTPS port of the API server (0: any free one).")
+@click.option("--kubeconfig", "kubeconfig_path", default=None, type=click.Path(path_type=Path),
+              help="Where to write the admin kubeconfig (default DATA/admin.kubeconfig).")
+@click.option("--store-demo", is_flag=True, help="Only demonstrate the store (write, watch, restart, recover).")
+@click.option("--writes", default=1000, show_default=True, help="Keys the store demonstration writes.")
+@click.pass_context
+def up(ctx: click.Context, data_dir: Path, port: int, kubeconfig_path: Path | None, store_demo: bool,
+       writes: int) -> None:
+    """Run the control plane on its embedded store until interrupted."""
+    if store_demo:
+        asyncio.run(demonstrate(data_dir / "store-demo", writes, Console()))
+        return
+    from pykube_plane.cli.apiserver_cmd import apiserver
+
+    kubeconfig_path = kubeconfig_path or data_dir / "admin.kubeconfig"
+    kubectl = Path(".cache/bin/kubectl")
+    Console(stderr=True).print(
+        f"[bold]kplane up[/]: API server on the embedded store in {data_dir}; the admin kubeconfig "
+        f"appears at {kubeconfig_path} once it listens.\n"
+        f"  try: {kubectl if kubectl.exists() else 'kubectl'} --kubeconfig {kubeconfig_path} get namespaces\n"
+        f"  Ctrl-C stops it; the state stays in {data_dir} for the next `kplane up`.")
+    ctx.invoke(apiserver, data_dir=str(data_dir), secure_port=port, kubeconfig_path=str(kubeconfig_path))
