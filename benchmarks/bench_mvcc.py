@@ -1,7 +1,7 @@
 """The compiled MVCC core against its plain-Python model, operation by operation, in one run.
 
 Each benchmark runs once per implementation on the same starting state (10,000 pod-like keys of
-~64 B with 256 B values, 10 namespaces of 1,000). A measured call is a batch of operations over
+57 B with 256 B values, 10 namespaces of 1,000). A measured call is a batch of operations over
 different keys, so the harness's own per-call cost does not blur sub-microsecond operations; the
 module writes the median time per operation and the model / compiled ratios to
 benchmarks/results/mvcc.json when it finishes.
@@ -72,7 +72,7 @@ def ratios_to_json():
         write_result("mvcc", {
             "operations": figures,
             "note": ("median CPU time per operation, compiled core vs the plain-Python model "
-                     "(tests/store/mvcc_model.py) in one run; 10,000 keys of ~64 B, 256 B values; "
+                     "(tests/store/mvcc_model.py) in one run; 10,000 keys of 57 B, 256 B values; "
                      "pytest benchmarks/bench_mvcc.py --benchmark-only"),
         })
 
@@ -84,7 +84,7 @@ pytestmark = pytest.mark.benchmark(timer=time.process_time)
 impls = pytest.mark.parametrize("impl", ["compiled", "model"])
 BATCH = 1000
 HISTORY = 10_000  # revisions kept by the compaction between rounds of the write benchmarks
-ROUNDS = {"compiled": 200, "model": 30}
+ROUNDS = {"compiled": 300, "model": 60}
 
 
 def steady(store):

@@ -3,8 +3,8 @@
 Each variant runs in its own subprocess so its RSS is its own: the figure is the growth of
 VmRSS from just before the first put to just after the last (interpreter and imports excluded).
 Every value is a distinct bytes object, as real values are. Events are drained every 10,000 puts,
-as the store's apply loop does after each batch. For scale: etcd itself holds about 470 MB of
-RSS for the same load (its own datascale check).
+as the store's apply loop does after each batch. For scale, the figure quoted for etcd with
+this load is about 470 MB of RSS (not measured here).
 
     .venv/bin/python benchmarks/mvcc_memory.py [--keys N]
 
@@ -90,7 +90,8 @@ def main() -> None:
         "model_over_compiled": round(results["model"]["rss_bytes"] / results["compiled"]["rss_bytes"], 2),
         "raw_bytes_per_key": KEY_SIZE + VALUE_SIZE,
         "note": ("RSS growth over the puts, one subprocess per variant; 64 B keys, 256 B distinct "
-                 "values; etcd holds ~470 MB for 1,000,000 such keys; "
+                 "values; the figure quoted for etcd with this load is ~470 MB (not measured "
+                 "here); "
                  "python benchmarks/mvcc_memory.py"),
     })
     print("wrote", path)
