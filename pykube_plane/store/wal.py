@@ -11,9 +11,14 @@ Record format, little-endian, no padding::
     [length u32][crc u32][type u8][payload: length bytes]
     crc = crc32(type byte + payload)
 
-    ENTRY          payload = term u64, index u64, data
+    ENTRY          payload = term u64, index u64, data              (format 1, read only)
     HARD_STATE     payload = term u64, vote u64, commit u64
     SNAPSHOT_MARK  payload = index u64, term u64
+    TYPED_ENTRY    payload = term u64, index u64, entry type u8, data
+
+Entries are written as TYPED_ENTRY, so a Raft configuration-change entry (type 1) is still one
+after a replay. An ENTRY record, from a log written before entries had a type, reads back as a
+normal entry (type 0): such logs held no configuration changes.
 
 The CRC is per record, not chained as etcd chains it. etcd chains so that stale records left in
 a preallocated or recycled file cannot pass as current ones; this WAL never preallocates or
@@ -58,7 +63,7 @@ from pathlib import Path
 from typing import Sequence
 
 __all__ = [
-    "Entry", "HardState", "SnapshotMark", "WAL", "WALError", "WALCorruptError", "segment_name",
+    "ENTRY_NORMAL", "ENTRY_CONF_CHANGE", "Entry", "HardState", "SnapshotMark", "WAL", "WALError", "WALCorruptError", "segment_name",
 ]
 
 log = logging.getLogger("pykube_plane.store.wal")
@@ -67,12 +72,19 @@ log = logging.getLogger("pykube_plane.store.wal")
 # Data
 
 
+ENTRY_NORMAL = 0         # the encoded request (pykube_plane._raft.ENTRY_NORMAL)
+ENTRY_CONF_CHANGE = 1    # an encoded ConfChange (pykube_plane._raft.ENTRY_CONF_CHANGE)
+
+
 @dataclass(slots=True)
 class Entry:
-    """A Raft log entry; `data` is the encoded request."""
+    """A Raft log entry; `data` is the encoded request, or a ConfChange when `type` says so.
+
+    `save` also takes any object with these four attributes (the Raft core's own Entry)."""
     term: int
     index: int
     data: bytes
+    type: int = ENTRY_NORMAL
 
 
 @dataclass(slots=True)
@@ -107,23 +119,25 @@ class WALCorruptError(WALError):
 RECORD_ENTRY = 1
 RECORD_HARD_STATE = 2
 RECORD_SNAPSHOT_MARK = 3
+RECORD_TYPED_ENTRY = 4
 _RECORD_NAMES = {RECORD_ENTRY: "entry", RECORD_HARD_STATE: "hard state",
-                 RECORD_SNAPSHOT_MARK: "snapshot mark"}
+                 RECORD_SNAPSHOT_MARK: "snapshot mark", RECORD_TYPED_ENTRY: "entry"}
 
 _FRAME = struct.Struct("<II")            # length, crc
-_TYPED_ENTRY_HEAD = struct.Struct("<BQQ")  # type, term, index
+_TYPED_ENTRY_HEAD = struct.Struct("<BQQB")  # record type, term, index, entry type
 _TYPED_HARD_STATE = struct.Struct("<BQQQ")  # type, term, vote, commit
 _TYPED_MARK = struct.Struct("<BQQ")      # type, index, term
 _U64_PAIR = struct.Struct("<QQ")
 _U64_TRIPLE = struct.Struct("<QQQ")
 _RECORD_HEADER = struct.Struct("<IIB")   # length, crc, type: what a reader sees first
 HEADER_BYTES = _RECORD_HEADER.size       # 9
-_ENTRY_HEAD_BYTES = _U64_PAIR.size       # 16
+_ENTRY_HEAD_BYTES = _U64_PAIR.size + 1   # 17: term, index, entry type
+_UNTYPED_ENTRY_HEAD_BYTES = _U64_PAIR.size  # 16: format 1 entries had no type
 _MAX_U64 = (1 << 64) - 1
 _MAX_PAYLOAD = (1 << 32) - 1
 _TYPE_BYTE = {t: bytes([t]) for t in _RECORD_NAMES}
 # Bytes that can be a record's type field; resynchronising only tries offsets where one sits.
-_TYPE_BYTE_PATTERN = re.compile(b"[\x01-\x03]")
+_TYPE_BYTE_PATTERN = re.compile(b"[\x01-\x04]")
 
 _SEGMENT_NAME = re.compile(r"^([0-9a-f]{16})-([0-9a-f]{16})\.wal$")
 _TMP_SUFFIX = ".tmp"
@@ -134,7 +148,7 @@ def segment_name(seq: int, first_index: int) -> str:
 
 
 def _append_entry(out: bytearray, entry: Entry) -> None:
-    typed_head = _TYPED_ENTRY_HEAD.pack(RECORD_ENTRY, entry.term, entry.index)
+    typed_head = _TYPED_ENTRY_HEAD.pack(RECORD_TYPED_ENTRY, entry.term, entry.index, entry.type)
     data = entry.data
     crc = zlib.crc32(data, zlib.crc32(typed_head))
     out += _FRAME.pack(_ENTRY_HEAD_BYTES + len(data), crc)
@@ -422,11 +436,13 @@ def _replay_segment(segment: _Segment, is_last: bool, replay: _Replay, fsync: bo
             return _handle_damage(segment, buf, view, pos, found, is_last, fsync)
         rtype, start, end = found
         length = end - start
-        if rtype == RECORD_ENTRY:
-            if length < _ENTRY_HEAD_BYTES:
+        if rtype == RECORD_TYPED_ENTRY or rtype == RECORD_ENTRY:
+            head = _ENTRY_HEAD_BYTES if rtype == RECORD_TYPED_ENTRY else _UNTYPED_ENTRY_HEAD_BYTES
+            if length < head:
                 raise _malformed(segment, pos, rtype)
             term, index = _U64_PAIR.unpack_from(buf, start)
-            replay.entry(Entry(term, index, bytes(view[start + _ENTRY_HEAD_BYTES:end])), where)
+            etype = buf[start + 16] if rtype == RECORD_TYPED_ENTRY else ENTRY_NORMAL
+            replay.entry(Entry(term, index, bytes(view[start + head:end]), etype), where)
             segment.max_index = index if segment.max_index is None else max(segment.max_index,
                                                                             index)
         elif rtype == RECORD_HARD_STATE:
@@ -669,6 +685,8 @@ class WAL:
                 raise ValueError(f"wal: entries must be consecutive: got {entry.index}, "
                                  f"expected {expected}")
             _check_u64("entry", entry.term, entry.index)
+            if not 0 <= entry.type <= 255:
+                raise ValueError(f"wal: entry {entry.index} type {entry.type} does not fit in a byte")
             if not isinstance(entry.data, (bytes, bytearray)):
                 raise TypeError(f"wal: entry {entry.index} data must be bytes, "
                                 f"not {type(entry.data).__name__}")

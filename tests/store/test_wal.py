@@ -11,6 +11,7 @@ import os
 import random
 import shutil
 import struct
+import zlib
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pykube_plane.store.wal import (
-    WAL, Entry, HardState, SnapshotMark, WALCorruptError, WALError, segment_name,
+    ENTRY_CONF_CHANGE, ENTRY_NORMAL, WAL, Entry, HardState, SnapshotMark, WALCorruptError, WALError, segment_name,
 )
 
 LOGGER = "pykube_plane.store.wal"
@@ -71,9 +72,12 @@ def read_records(path: Path) -> list[tuple[int, int, object]]:
     while pos < len(buf):
         length, _crc, rtype = struct.unpack_from("<IIB", buf, pos)
         start, end = pos + 9, pos + 9 + length
-        if rtype == 1:
+        if rtype == 4:  # typed entry: term, index, entry type, data
+            term, index, etype = struct.unpack_from("<QQB", buf, start)
+            record: object = Entry(term, index, buf[start + 17:end], etype)
+        elif rtype == 1:  # format 1 entry, no type
             term, index = struct.unpack_from("<QQ", buf, start)
-            record: object = Entry(term, index, buf[start + 16:end])
+            record = Entry(term, index, buf[start + 16:end])
         elif rtype == 2:
             record = HardState(*struct.unpack_from("<QQQ", buf, start))
         else:
@@ -152,8 +156,8 @@ async def test_new_segments_are_named_by_sequence_and_next_index(tmp_path):
 
 async def test_each_segment_opens_with_the_current_hard_state_and_mark(tmp_path):
     wal = await WAL.open(tmp_path, segment_bytes=64)
-    await wal.save([Entry(1, 1, b"a" * 10)])  # 35 bytes
-    await wal.save_snapshot_mark(SnapshotMark(1, 1))  # 60 bytes: still below segment_bytes
+    await wal.save([Entry(1, 1, b"a" * 10)])  # 36 bytes
+    await wal.save_snapshot_mark(SnapshotMark(1, 1))  # 61 bytes: still below segment_bytes
     await wal.save([Entry(1, 2, b"b" * 80)], HardState(1, 7, 2))
     await wal.save([Entry(1, 3, b"c")])  # the tail is past 64 bytes: cut first
     await wal.close()
@@ -663,3 +667,40 @@ async def test_unopenable_directory_is_a_wal_error(tmp_path):
     (tmp_path / "file").write_bytes(b"")
     with pytest.raises(WALError, match="cannot open"):
         await WAL.open(tmp_path / "file")
+
+
+# ---------------------------------------------------------------------------------------------
+# Entry types
+
+
+async def test_entry_type_survives_replay(tmp_path):
+    """A configuration-change entry must still be one after a restart (Raft re-applies it)."""
+    wal = await WAL.open(tmp_path)
+    await wal.save([Entry(1, 1, b"add-node", ENTRY_CONF_CHANGE), Entry(1, 2, b"put", ENTRY_NORMAL)],
+                   HardState(1, 0, 2))
+    await wal.close()
+    _, entries, _ = await reopen_and_read(tmp_path)
+    assert [(e.index, e.type, e.data) for e in entries] == [
+        (1, ENTRY_CONF_CHANGE, b"add-node"), (2, ENTRY_NORMAL, b"put")]
+    with pytest.raises(ValueError, match="does not fit in a byte"):
+        wal = await WAL.open(tmp_path)
+        try:
+            await wal.save([Entry(1, 3, b"", 256)])
+        finally:
+            await wal.close()
+
+
+async def test_untyped_entries_of_format_1_read_as_normal(tmp_path):
+    """A log written before entries had a type (record type 1) stays readable."""
+    record = bytearray()
+    for index in (1, 2):
+        typed = struct.pack("<BQQ", 1, 1, index) + b"old %d" % index
+        record += struct.pack("<II", len(typed) - 1, zlib.crc32(typed)) + typed
+    (tmp_path / segment_name(0, 0)).write_bytes(bytes(record))
+    wal = await WAL.open(tmp_path)
+    _, entries, _ = wal.read_all()
+    assert entries == [Entry(1, 1, b"old 1"), Entry(1, 2, b"old 2")]
+    await wal.save([Entry(2, 3, b"new", ENTRY_CONF_CHANGE)])  # appends in the typed format
+    await wal.close()
+    _, entries, _ = await reopen_and_read(tmp_path)
+    assert [(e.index, e.type) for e in entries] == [(1, 0), (2, 0), (3, ENTRY_CONF_CHANGE)]
