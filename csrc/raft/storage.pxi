@@ -148,6 +148,11 @@ cdef class MemoryStorage:
         if index > self._snapshot.index:
             raise UnavailableError("compact index %d is beyond the snapshot at %d"
                                    % (index, self._snapshot.index))
+        if index > self.c_last_index():
+            # Only reachable if entries under the snapshot were overwritten, which Raft never does
+            # to committed entries; refuse cleanly (etcd panics here).
+            raise UnavailableError("compact index %d is beyond the last index %d"
+                                   % (index, self.c_last_index()))
         cdef Entry at = <Entry>self._entries[index - offset]
         self._entries = [new_entry(at.term, at.index, ENTRY_NORMAL, b"")] + \
             self._entries[index - offset + 1:]

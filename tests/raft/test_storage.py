@@ -32,7 +32,8 @@ class StorageModel(RuleBasedStateMachine):
 
     @rule(start_back=st.integers(0, 5), count=st.integers(1, 6), term_bump=st.integers(0, 2))
     def append(self, start_back, count, term_bump):
-        start = max(self.offset + 1, self.last + 1 - start_back)
+        # Raft never overwrites entries a snapshot covers (they are committed).
+        start = max(self.offset + 1, self.snapshot_index + 1, self.last + 1 - start_back)
         base_term = self.terms.get(start - 1, 0)
         ents = [Entry(base_term + term_bump, i, b"d%d" % i) for i in range(start, start + count)]
         self.storage.append(ents)
@@ -144,3 +145,12 @@ def test_initial_state_reports_hard_state_and_configuration():
     hs, cs = s.initial_state()
     assert (hs.term, hs.vote, hs.commit) == (3, 2, 7)
     assert (cs.voters, cs.learners) == ((1, 2), (4,))
+
+
+def test_compact_beyond_the_log_is_a_clean_error():
+    storage = MemoryStorage()
+    storage.append([Entry(1, i, b"") for i in (1, 2, 3)])
+    storage.create_snapshot(3, ConfState((1,)), b"")
+    storage.append([Entry(2, 2, b"")])           # overwrites below the snapshot (never in Raft)
+    with pytest.raises(UnavailableError, match="beyond the last index"):
+        storage.compact(3)
