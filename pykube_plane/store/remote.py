@@ -28,6 +28,7 @@ from .kv import (
     Compare, CompactedError, DeleteOp, DeleteResult, LeaseGrant, LeaseNotFoundError, LeaseStatus,
     Op, PutOp, RangeResult, StoreClosedError, StoreError, TxnOp, TxnResult, WatchResponse,
 )
+from .watch_stream import WatchStream
 
 # etcd's clientv3 defaults: 2 MiB outgoing requests, unlimited responses.
 MAX_SEND_BYTES = 2 * 1024 * 1024
@@ -157,33 +158,17 @@ def _is_etcd_message(details: str | None) -> bool:
 # Watch
 
 
-class RemoteWatch:
+class RemoteWatch(WatchStream):
     """One watcher on the shared stream; an async iterator of WatchResponse (kv.Watch)."""
 
     def __init__(self, mux: "_WatchMux", local_id: int, request: pb.WatchCreateRequest) -> None:
+        super().__init__()
         self._mux = mux
         self.id = local_id
         self.request = request
         # The first revision this watcher still needs: where a re-created watcher starts.
         self.next_revision = request.start_revision
         self.server_id: int | None = None
-        self.closed = False
-        self._queue: deque[WatchResponse] = deque()
-        self._waiter: asyncio.Future | None = None
-
-    def __aiter__(self) -> "RemoteWatch":
-        return self
-
-    async def __anext__(self) -> WatchResponse:
-        while not self._queue:
-            if self.closed:
-                raise StopAsyncIteration
-            self._waiter = asyncio.get_running_loop().create_future()
-            try:
-                await self._waiter
-            finally:
-                self._waiter = None
-        return self._queue.popleft()
 
     async def cancel(self) -> None:
         self._mux.cancel(self)
@@ -193,18 +178,10 @@ class RemoteWatch:
 
     # --- fed by the mux ---
     def deliver(self, resp: WatchResponse) -> None:
-        self._queue.append(resp)
-        self._wake()
+        self.push(resp)
 
     def finish(self, final: WatchResponse | None = None) -> None:
-        if final is not None:
-            self._queue.append(final)
-        self.closed = True
-        self._wake()
-
-    def _wake(self) -> None:
-        if self._waiter is not None and not self._waiter.done():
-            self._waiter.set_result(None)
+        self.close(final)
 
 
 class _WatchMux:

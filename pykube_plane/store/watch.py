@@ -16,13 +16,13 @@ without it, made once per event per notify.
 from __future__ import annotations
 
 import asyncio
-from collections import deque
 from typing import TYPE_CHECKING, Iterable
 
 from .kv import (
     EVENT_DELETE, EVENT_PUT, FILTER_NODELETE, FILTER_NOPUT, CompactedError, Event,
     StoreClosedError, WatchResponse,
 )
+from .watch_stream import WatchStream
 
 if TYPE_CHECKING:
     from pykube_plane._mvcc import MVCC, WatchIndex
@@ -34,12 +34,13 @@ MAX_PENDING_EVENTS = 4096
 CATCH_UP_REVISIONS = 1000
 
 
-class StoreWatch:
+class StoreWatch(WatchStream):
     """One watch on the embedded store; an async iterator of WatchResponse (kv.Watch)."""
 
     def __init__(self, hub: "WatchHub", watch_id: int, key: bytes, range_end: bytes,
                  next_revision: int, prev_kv: bool, progress_notify: bool,
                  filters: Iterable[str]) -> None:
+        super().__init__()
         self._hub = hub
         self.id = watch_id
         self.key = key
@@ -50,29 +51,7 @@ class StoreWatch:
         self.no_put = FILTER_NOPUT in filters
         self.no_delete = FILTER_NODELETE in filters
         self.synced = False
-        self.closed = False
         self.pending_events = 0
-        self._queue: deque[WatchResponse] = deque()
-        self._waiter: asyncio.Future | None = None
-
-    # --- consumer side ---------------------------------------------------------------------------
-    def __aiter__(self) -> "StoreWatch":
-        return self
-
-    async def __anext__(self) -> WatchResponse:
-        while not self._queue:
-            if self.closed:
-                raise StopAsyncIteration
-            self._waiter = asyncio.get_running_loop().create_future()
-            try:
-                await self._waiter
-            finally:
-                self._waiter = None
-        resp = self._queue.popleft()
-        self.pending_events -= len(resp.events)
-        if not self.synced and not self.closed:
-            self._hub.wake_catch_up()
-        return resp
 
     async def cancel(self) -> None:
         self._hub.cancel(self)
@@ -81,23 +60,14 @@ class StoreWatch:
         """etcd's WatchProgressRequest: a progress notification if (and only if) synced."""
         self._hub.progress(self)
 
-    # --- producer side (the hub) -----------------------------------------------------------------
     def push(self, resp: WatchResponse) -> None:
-        self._queue.append(resp)
         self.pending_events += len(resp.events)
-        self._wake()
+        super().push(resp)
 
-    def close(self, final: WatchResponse | None = None) -> None:
-        if self.closed:
-            return
-        if final is not None:
-            self._queue.append(final)
-        self.closed = True
-        self._wake()
-
-    def _wake(self) -> None:
-        if self._waiter is not None and not self._waiter.done():
-            self._waiter.set_result(None)
+    def _consumed(self, resp: WatchResponse) -> None:
+        self.pending_events -= len(resp.events)
+        if not self.synced and not self.closed:
+            self._hub.wake_catch_up()   # room again: history can refill the queue
 
     def accepts(self, event: Event) -> bool:
         if event.type == EVENT_PUT:
