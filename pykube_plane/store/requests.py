@@ -15,6 +15,8 @@ binary format — not pickle (peers will exchange these) and not JSON (keys and 
     Compact  = int revision, flags(physical)
     LeaseGrant = int id, int ttl
     LeaseRevoke = int id
+    MemberAttributes = int member_id, bytes JSON of the fields that change (name, clientURLs,
+                       peerURLs): a member publishing itself, or etcd's MemberUpdate
 
 `request_id` lets the member that proposed a request find its waiter when the entry comes back
 committed (with Raft the proposer may not be the leader).
@@ -49,7 +51,15 @@ class LeaseRevokeRequest:
     id: int
 
 
-Request = Union[PutOp, DeleteOp, TxnOp, CompactRequest, LeaseGrantRequest, LeaseRevokeRequest]
+@dataclass(slots=True)
+class MemberAttributesRequest:
+    """A member's attributes changed (store/membership.py applies it); `attributes` is JSON."""
+    member_id: int
+    attributes: bytes
+
+
+Request = Union[PutOp, DeleteOp, TxnOp, CompactRequest, LeaseGrantRequest, LeaseRevokeRequest,
+                MemberAttributesRequest]
 
 KIND_RANGE = 1
 KIND_PUT = 2
@@ -58,6 +68,7 @@ KIND_TXN = 4
 KIND_COMPACT = 5
 KIND_LEASE_GRANT = 6
 KIND_LEASE_REVOKE = 7
+KIND_MEMBER_ATTRIBUTES = 8
 
 _TARGETS = [TARGET_VERSION, TARGET_CREATE, TARGET_MOD, TARGET_VALUE, TARGET_LEASE]
 _RESULTS = [RESULT_EQUAL, RESULT_NOT_EQUAL, RESULT_LESS, RESULT_GREATER]
@@ -112,6 +123,8 @@ def _kind_of(op) -> int:
         return KIND_LEASE_GRANT
     if t is LeaseRevokeRequest:
         return KIND_LEASE_REVOKE
+    if t is MemberAttributesRequest:
+        return KIND_MEMBER_ATTRIBUTES
     raise InvalidRequestError(f"etcdserver: unknown request type {t.__name__}")
 
 
@@ -158,6 +171,9 @@ def _encode_body(out: bytearray, kind: int, op) -> None:
         out += _INT_PAIR.pack(op.id, op.ttl)
     elif kind == KIND_LEASE_REVOKE:
         out += _I64.pack(op.id)
+    elif kind == KIND_MEMBER_ATTRIBUTES:
+        out += _I64.pack(op.member_id)
+        _bytes(out, op.attributes)
 
 
 # --- decoding -----------------------------------------------------------------------------------
@@ -226,4 +242,8 @@ def _decode_body(data: bytes, pos: int, kind: int):
     if kind == KIND_LEASE_REVOKE:
         (lease_id,) = _I64.unpack_from(data, pos)
         return LeaseRevokeRequest(lease_id), pos + 8
+    if kind == KIND_MEMBER_ATTRIBUTES:
+        (member_id,) = _I64.unpack_from(data, pos)
+        attributes, pos = _read_bytes(data, pos + 8)
+        return MemberAttributesRequest(member_id, attributes), pos
     raise ValueError(f"unknown request kind {kind}")

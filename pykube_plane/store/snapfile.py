@@ -22,7 +22,8 @@ import struct
 import zlib
 from pathlib import Path
 
-__all__ = ["write_snapshot", "read_latest_snapshot", "prune_snapshots", "snapshot_name"]
+__all__ = ["write_snapshot", "read_latest_snapshot", "read_snapshot", "prune_snapshots",
+           "snapshot_name"]
 
 log = logging.getLogger("pykube_plane.store.snapfile")
 
@@ -117,6 +118,18 @@ def read_latest_snapshot(dir: str | Path) -> tuple[int, int, bytes] | None:
         if isinstance(data, bytes):
             return index, term, data
         log.warning("snap: skipping corrupt snapshot %s: %s", path, data)
+    return None
+
+
+def read_snapshot(dir: str | Path, index: int, term: int) -> bytes | None:
+    """The data of the snapshot at exactly index/term; None if it is gone or fails its checks."""
+    path = Path(dir) / snapshot_name(index, term)
+    if not path.exists():
+        return None
+    data = _read_verified(path, index, term)
+    if isinstance(data, bytes):
+        return data
+    log.warning("snap: snapshot %s cannot be used: %s", path, data)
     return None
 
 
