@@ -143,6 +143,7 @@ class RaftDriver:
         self.applied_index = max(node.applied, snapshot_index)
         self.snapshot_index = snapshot_index
         self.removed = False
+        self.snapshots_installed = 0
         self.broken: BaseException | None = None
         self.local_reads = False                # single voter and leader: reads need no ReadIndex
         self._lead = 0
@@ -577,6 +578,7 @@ class RaftDriver:
         self.fsm.restore(snap.data, snap.index, snap.term)
         self.applied_index = snap.index
         self.snapshot_index = snap.index
+        self.snapshots_installed += 1
         log.info("member %x installed a snapshot at index %d (%d bytes) from the leader",
                  self.id, snap.index, len(snap.data))
         if self.transport is not None:

@@ -168,7 +168,8 @@ class Store:
                    max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
                    progress_interval: float = 600.0,
                    cluster: ClusterConfig | None = None,
-                   request_timeout: float = 7.0) -> "Store":
+                   request_timeout: float = 7.0,
+                   catch_up_entries: int = 5000) -> "Store":
         """Create the store in `data_dir`, or recover it: newest snapshot + WAL replay.
 
         Without `cluster` the store is a cluster of one, reachable only in this process. With it,
@@ -233,6 +234,7 @@ class Store:
         driver = RaftDriver(node, storage, wal, store, snap_dir,
                             DriverConfig(tick_interval=tick, election_ticks=election,
                                          snapshot_count=snapshot_count,
+                                         catch_up_entries=catch_up_entries,
                                          request_timeout=request_timeout),
                             snapshot_index=snapshot_index)
         store._driver = driver
@@ -253,7 +255,12 @@ class Store:
                     on_snapshot_status=driver.report_snapshot, snapshot_data=driver.snapshot_data,
                     on_call=store._on_peer_call)
                 await store.transport.start()
-                store.transport.set_peers(store.membership.peer_urls())
+                peers = store.membership.peer_urls()
+                if not peers and cluster.state == "existing":
+                    # Joining: until the leader's log or snapshot tells us, the peers are those
+                    # the cluster listed when we asked for our id.
+                    peers = {m.id: m.peer_urls for m in await _fetch_members(cluster)}
+                store.transport.set_peers(peers)
                 driver.transport = store.transport
             await driver.start()
         except BaseException:
@@ -924,12 +931,24 @@ async def _resolve_identity(member_dir: Path, cluster: ClusterConfig | None, fre
 
 async def _join_existing(cluster: ClusterConfig) -> tuple[int, int]:
     own = set(cluster.advertise_peer_urls)
+    members, cluster_id = await _fetch_members(cluster, with_cluster_id=True)
+    for m in members:
+        if own & set(m.peer_urls):
+            return m.id, cluster_id
+    raise StoreError(f"etcdserver: member with peer URLs {sorted(own)} is not in the cluster; "
+                     "add it first (etcdctl member add)")
+
+
+async def _fetch_members(cluster: ClusterConfig, with_cluster_id: bool = False):
+    """The member list, asked of the other members named in --initial-cluster (etcd's
+    GetClusterFromRemotePeers), retried for about ten seconds."""
+    own = set(cluster.advertise_peer_urls)
     urls = [u for name, peer_urls in cluster.initial_cluster.items()
             for u in peer_urls if u not in own]
     if not urls:
         raise StoreError("etcdserver: --initial-cluster-state existing needs the other members "
                          "in --initial-cluster")
-    errors = []
+    errors = ["no answer"]
     for _ in range(50):
         for url in urls:
             try:
@@ -937,11 +956,8 @@ async def _join_existing(cluster: ClusterConfig) -> tuple[int, int]:
             except (PeerCallError, ValueError) as exc:
                 errors.append(str(exc))
                 continue
-            for m in answer["members"]:
-                if own & set(m["peerURLs"]):
-                    return int(m["id"]), int(answer["cluster"])
-            raise StoreError(f"etcdserver: member with peer URLs {sorted(own)} is not in the "
-                             f"cluster; add it first (etcdctl member add)")
+            members = [MemberRecord.from_dict(m) for m in answer["members"]]
+            return (members, int(answer["cluster"])) if with_cluster_id else members
         await asyncio.sleep(0.2)
     raise StoreError(f"etcdserver: cannot fetch the cluster's members from {urls}: {errors[-1]}")
 
