@@ -36,6 +36,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import struct
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -43,7 +44,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from pykube_plane._raft import (
-    CONF_CHANGE_REMOVE_NODE, ENTRY_CONF_CHANGE, ROLE_LEADER, ConfChange, ConfState, Entry,
+    CONF_CHANGE_REMOVE_NODE, ENTRY_CONF_CHANGE, MSG_PROP, ROLE_LEADER, ConfChange, ConfState, Entry,
     MemoryStorage, Message, ProposalDropped, RaftError, RaftNode, Snapshot,
     SnapshotOutOfDateError,
 )
@@ -58,6 +59,7 @@ DEFAULT_TICK_INTERVAL = 0.1        # etcd --heartbeat-interval 100 ms
 DEFAULT_ELECTION_TICKS = 10        # etcd --election-timeout 1000 ms
 DEFAULT_CATCH_UP_ENTRIES = 5000    # entries kept before a snapshot for slow followers (etcd's)
 ID_SUFFIX_BITS = 48
+_REQUEST_HEAD = struct.Struct("<BQ")  # what store/requests.py puts first: kind, request id
 
 
 class NoLeaderError(StoreError):
@@ -150,6 +152,7 @@ class RaftDriver:
         self._term = node.term
         self._is_leader = False
         self._proposals: list[_Proposal] = []
+        self._retry: list[_Proposal] = []
         self._inflight: dict[int, _Proposal] = {}
         self._inflight_deadlines: deque[tuple[float, int]] = deque()
         self._reads: list[tuple[asyncio.Future, float]] = []
@@ -328,6 +331,8 @@ class RaftDriver:
             ticks, self._ticks_due = self._ticks_due, 0
             for _ in range(ticks):
                 node.tick()
+            if self._retry:
+                self._proposals[:0], self._retry = self._retry, []
             self._expire(self._loop.time())
         if self._reports:
             reports, self._reports = self._reports, []
@@ -406,7 +411,9 @@ class RaftDriver:
                 self.storage.set_hard_state(rd.hard_state)
         # 2. send
         if rd.messages and self.transport is not None:
-            self.transport.send(rd.messages)
+            dropped = self.transport.send(rd.messages)
+            if dropped:
+                self._requeue_dropped_proposals(dropped)
         # 3. apply
         if rd.committed_entries:
             self._apply(rd.committed_entries)
@@ -455,6 +462,22 @@ class RaftDriver:
         fsm.applied_batch_done()
         if self.removed:
             self._fail_all(MemberRemovedError())
+
+    def _requeue_dropped_proposals(self, dropped: list[Message]) -> None:
+        """Forwarded proposals the transport could not even queue never reached the leader:
+        propose them again (safe: they cannot be applied twice) instead of letting them time out."""
+        deadline = self._loop.time() + self.config.no_leader_timeout
+        for m in dropped:
+            if m.type != MSG_PROP:
+                continue
+            for entry in m.entries:
+                if entry.type == ENTRY_CONF_CHANGE or len(entry.data) < _REQUEST_HEAD.size:
+                    continue
+                _, request_id = _REQUEST_HEAD.unpack_from(entry.data, 0)
+                p = self._inflight.pop(request_id, None)
+                if p is not None:
+                    p.deadline = deadline
+                    self._retry.append(p)  # at the next tick: the stream needs time to reconnect
 
     def _release_reads(self) -> None:
         applied = self.applied_index
@@ -541,10 +564,11 @@ class RaftDriver:
                         fut.set_exception(TimeoutError_())
 
     def _fail_all(self, exc: StoreError) -> None:
-        for p in self._proposals + list(self._inflight.values()):
+        for p in self._proposals + self._retry + list(self._inflight.values()):
             if not p.future.done():
                 p.future.set_exception(exc)
         self._proposals = []
+        self._retry = []
         self._inflight.clear()
         self._inflight_deadlines.clear()
         futures = [f for f, _ in self._reads]

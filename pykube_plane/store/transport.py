@@ -379,20 +379,25 @@ class PeerTransport:
                     stream.conn.close()  # reconnect to the new address
 
     # --- sending ---
-    def send(self, messages: Iterable[Message]) -> None:
+    def send(self, messages: Iterable[Message]) -> list[Message]:
+        """Queue messages to their peers; returns those dropped at once (peer down or unknown),
+        which certainly never left this process."""
+        dropped = []
         for m in messages:
             to = m.to
             if self._isolate_all or to in self._isolated:
                 self.stats["dropped"] += 1
                 self._report_failed(m)
-                continue
+                continue  # a partition: the message is lost in the network, not known dropped
             stream = self._streams.get(to)
             item = m if m.type == MSG_SNAP else _frame(FRAME_RAFT, encode_message(m))
             if stream is None or not stream.enqueue(item):
                 self.stats["dropped"] += 1
                 self._report_failed(m)
+                dropped.append(m)
                 continue
             self.stats["sent"] += 1
+        return dropped
 
     def _report_failed(self, m: Message) -> None:
         if m.type == MSG_SNAP:
