@@ -4,8 +4,15 @@
         --listen-client-urls http://127.0.0.1:2379 --advertise-client-urls http://127.0.0.1:2379 \\
         --listen-metrics-urls http://127.0.0.1:2381
 
-Flags and defaults follow etcd 3.5 so that an etcd command line carries over; the peer flags are
-checked now (a single-member --initial-cluster) and used when members gain peers.
+A cluster of three on one machine (each member its own process):
+
+    kplane store --name a --data-dir a --listen-client-urls http://127.0.0.1:2379 \
+        --listen-peer-urls http://127.0.0.1:2380 \
+        --initial-cluster a=http://127.0.0.1:2380,b=http://127.0.0.1:2390,c=http://127.0.0.1:2400
+    (and b, c alike); then `etcdctl member add d --peer-urls=...` and start d with
+    --initial-cluster-state existing.
+
+Flags and defaults follow etcd 3.5 so that an etcd command line carries over.
 """
 from __future__ import annotations
 
@@ -33,7 +40,14 @@ import click
 @click.option("--initial-cluster-state", type=click.Choice(["new", "existing"]), default="new",
               show_default=True)
 @click.option("--initial-cluster-token", default="etcd-cluster", show_default=True,
-              help="Initial cluster token (accepted for etcd compatibility).")
+              help="Initial cluster token: part of the member and cluster ids, as in etcd.")
+@click.option("--heartbeat-interval", type=int, default=100, show_default=True,
+              help="Time (in milliseconds) of a heartbeat interval (one Raft tick).")
+@click.option("--election-timeout", type=int, default=1000, show_default=True,
+              help="Time (in milliseconds) for an election to timeout.")
+@click.option("--experimental-peer-fault-injection", is_flag=True,
+              help="Test aid: serve POST /debug/peer-fault/isolate|heal on the metrics URLs to "
+                   "cut this member's peer traffic. Never in production.")
 @click.option("--listen-metrics-urls", default="", help="URLs to serve /metrics and /health on.")
 @click.option("--quota-backend-bytes", type=int, default=0, show_default=True,
               help="Raise the NOSPACE alarm when the store exceeds this size (0 = 2 GiB default).")
@@ -50,7 +64,8 @@ import click
               show_default=True)
 def store(name, data_dir, listen_client_urls, advertise_client_urls, listen_peer_urls,
           initial_advertise_peer_urls, initial_cluster, initial_cluster_state, initial_cluster_token,
-          listen_metrics_urls, quota_backend_bytes, auto_compaction_mode, auto_compaction_retention,
+          heartbeat_interval, election_timeout, experimental_peer_fault_injection, listen_metrics_urls,
+          quota_backend_bytes, auto_compaction_mode, auto_compaction_retention,
           max_request_bytes, snapshot_count, unsafe_no_fsync, log_level) -> None:
     """Run one store member (etcd v3 API)."""
     from pathlib import Path
@@ -82,6 +97,10 @@ def store(name, data_dir, listen_client_urls, advertise_client_urls, listen_peer
             max_request_bytes=max_request_bytes,
             snapshot_count=snapshot_count,
             fsync=not unsafe_no_fsync,
+            initial_cluster_token=initial_cluster_token,
+            heartbeat_interval_ms=heartbeat_interval,
+            election_timeout_ms=election_timeout,
+            fault_injection=experimental_peer_fault_injection,
         )
         config.validate()
     except ConfigError as exc:
@@ -95,15 +114,21 @@ def store(name, data_dir, listen_client_urls, advertise_client_urls, listen_peer
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         await member.start()
+        stopped = loop.create_task(member.wait_stopped())
+        signalled = loop.create_task(stop.wait())
         try:
-            await stop.wait()
-            logging.getLogger("pykube_plane.store.member").info("signal received; shutting down")
+            await asyncio.wait([stopped, signalled], return_when=asyncio.FIRST_COMPLETED)
+            if signalled.done():
+                logging.getLogger("pykube_plane.store.member").info("signal received; shutting down")
         finally:
+            stopped.cancel()
+            signalled.cancel()
             await member.stop()
+        return member.removed
 
     try:
         import uvloop
-        uvloop.run(run())
+        removed = uvloop.run(run())
     except OSError as exc:
         click.echo(f"Error: {exc}", err=True)
         sys.exit(1)
@@ -112,4 +137,8 @@ def store(name, data_dir, listen_client_urls, advertise_client_urls, listen_peer
         message = exc.message if isinstance(exc, StoreError) else f"{type(exc).__name__}: {exc}"
         logging.getLogger("pykube_plane.store.member").debug("fatal", exc_info=True)
         click.echo(f"Error: {message}", err=True)
+        sys.exit(1)
+    if removed:
+        # etcd exits this way too: a removed member must not come back on its own
+        click.echo("Error: the member has been permanently removed from the cluster", err=True)
         sys.exit(1)

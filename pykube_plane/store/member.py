@@ -1,13 +1,20 @@
-"""One store member as a process: the embedded store, the etcd v3 gRPC API on the client URLs,
-and /health + /metrics (Prometheus) over HTTP on the metrics URLs.
+"""One store member as a process: the store (a Raft member talking to its peers on the peer
+URLs), the etcd v3 gRPC API on the client URLs, and /health + /metrics (Prometheus) over HTTP on
+the metrics URLs.
 
     config = MemberConfig.single("default", "data", client_url="http://127.0.0.1:2379")
     async with Member(config) as member:
-        await member.wait_stopped()        # until stop() (kplane store: SIGTERM / SIGINT)
+        await member.wait_stopped()        # until stop() (kplane store: SIGTERM / SIGINT), or
+                                           # until this member is removed from the cluster
 
-The flags mirror etcd's so that a kplane member drops in where an etcd member was. A cluster of
-one member is served now; the peer URLs and the initial cluster are checked and kept for the Raft
-issue, which adds the peers.
+The flags mirror etcd's so that a kplane member drops in where an etcd member was:
+--initial-cluster names the founding members, --initial-cluster-state new founds the cluster and
+existing joins one after `etcdctl member add`. Once the data dir exists it alone decides.
+
+Test aid: with `fault_injection` (--experimental-peer-fault-injection) the metrics URLs also serve
+`POST /debug/peer-fault/isolate` (drop all Raft traffic to and from every peer, or only the peers
+given as `?peers=<hex id>,...`) and `POST /debug/peer-fault/heal`: a network partition that a test
+can impose on a real process. Off by default; never for production.
 """
 from __future__ import annotations
 
@@ -102,6 +109,10 @@ class MemberConfig:
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
     snapshot_count: int = 10_000
     fsync: bool = True
+    initial_cluster_token: str = "etcd-cluster"
+    heartbeat_interval_ms: int = 100
+    election_timeout_ms: int = 1000
+    fault_injection: bool = False
 
     @classmethod
     def single(cls, name: str, data_dir: str | Path, *, client_url: str,
@@ -119,9 +130,16 @@ class MemberConfig:
             raise ConfigError(f"--initial-cluster has {self.name}={','.join(self.initial_cluster[self.name])} "
                               f"but --initial-advertise-peer-urls has "
                               f"{','.join(self.initial_advertise_peer_urls)}")
-        if len(self.initial_cluster) > 1 or self.initial_cluster_state == "existing":
-            raise ConfigError("multi-member clusters are not supported yet: --initial-cluster "
-                              "must name this member only, with --initial-cluster-state new")
+        if self.heartbeat_interval_ms <= 0:
+            raise ConfigError("--heartbeat-interval must be positive")
+        if self.election_timeout_ms < 5 * self.heartbeat_interval_ms:
+            # etcd's rule: an election timeout under 5 heartbeats makes elections flap
+            raise ConfigError(f"--election-timeout[{self.election_timeout_ms}ms] should be at "
+                              f"least as 5 times as --heartbeat-interval"
+                              f"[{self.heartbeat_interval_ms}ms]")
+        if self.initial_cluster_state == "existing" and len(self.initial_cluster) < 2:
+            raise ConfigError("--initial-cluster-state existing: --initial-cluster must also name "
+                              "members of the cluster to join")
         if self.auto_compaction_mode not in ("periodic", "revision"):
             raise ConfigError("--auto-compaction-mode must be 'periodic' or 'revision'")
         if not self.listen_client_urls:
@@ -146,7 +164,9 @@ class Member:
         self.metrics_ports: list[int] = []
         self._http: web.AppRunner | None = None
         self._compactor: asyncio.Task | None = None
+        self._background: list[asyncio.Task] = []
         self._stopped = asyncio.Event()
+        self.removed = False
 
     async def __aenter__(self) -> "Member":
         await self.start()
@@ -156,12 +176,19 @@ class Member:
         await self.stop()
 
     async def start(self) -> None:
+        from .membership import ClusterConfig
         from .store import Store  # the compiled core is loaded only when a member really runs
 
         cfg = self.config
         cfg.data_dir.mkdir(parents=True, exist_ok=True)
+        cluster = ClusterConfig(
+            cfg.name, cfg.initial_cluster, list(cfg.listen_peer_urls),
+            list(cfg.initial_advertise_peer_urls), list(cfg.advertise_client_urls),
+            state=cfg.initial_cluster_state, token=cfg.initial_cluster_token,
+            tick_interval=cfg.heartbeat_interval_ms / 1000.0,
+            election_ticks=max(cfg.election_timeout_ms // cfg.heartbeat_interval_ms, 2))
         self.store = await Store.open(cfg.data_dir, fsync=cfg.fsync, snapshot_count=cfg.snapshot_count,
-                                      max_request_bytes=cfg.max_request_bytes)
+                                      max_request_bytes=cfg.max_request_bytes, cluster=cluster)
         try:
             member = MemberInfo(cfg.name, list(cfg.initial_advertise_peer_urls),
                                 list(cfg.advertise_client_urls))
@@ -174,14 +201,32 @@ class Member:
             if cfg.auto_compaction_retention:
                 self._compactor = asyncio.get_running_loop().create_task(
                     self._auto_compact(), name="store-auto-compaction")
+            loop = asyncio.get_running_loop()
+            self._background = [
+                loop.create_task(self.store.publish(cfg.name, list(cfg.advertise_client_urls)),
+                                 name="member-publish"),
+                loop.create_task(self._stop_when_removed(), name="member-removal"),
+            ]
         except BaseException:
             await self.stop()
             raise
         log.info("member %s (%x) serving clients on %s", cfg.name, self.store.member_id,
                  ", ".join(cfg.listen_client_urls))
 
+    async def _stop_when_removed(self) -> None:
+        await self.store.wait_removed()
+        log.warning("member %s (%x) was removed from the cluster; stopping", self.config.name,
+                    self.store.member_id)
+        self.removed = True
+        asyncio.get_running_loop().create_task(self.stop())
+
     async def stop(self) -> None:
         """Stop serving, then close the store (its queued writes finish first)."""
+        current = asyncio.current_task()
+        for task in self._background:
+            if task is not current:
+                task.cancel()
+        self._background = []
         if self._compactor is not None:
             self._compactor.cancel()
             await asyncio.gather(self._compactor, return_exceptions=True)
@@ -207,6 +252,9 @@ class Member:
         app.router.add_get("/livez", self._livez)
         app.router.add_get("/readyz", self._health)
         app.router.add_get("/metrics", self._metrics)
+        if self.config.fault_injection:
+            app.router.add_post("/debug/peer-fault/isolate", self._fault_isolate)
+            app.router.add_post("/debug/peer-fault/heal", self._fault_heal)
         self._registry = CollectorRegistry(auto_describe=True)
         self._registry.register(_MemberCollector(self))
         self._http = web.AppRunner(app, access_log=None)
@@ -232,6 +280,21 @@ class Member:
                 reason = "ALARM " + " ".join(pb.AlarmType.Name(a) for _, a in alarms)
         body = {"health": "false" if reason else "true", "reason": reason}
         return web.json_response(body, status=503 if reason else 200, dumps=_compact_json)
+
+    async def _fault_isolate(self, request: web.Request) -> web.Response:
+        """Test aid: cut this member's Raft traffic to every peer, or to ?peers=<hex id>,..."""
+        transport = self.store.transport if self.store is not None else None
+        if transport is None:
+            return web.Response(status=503, text="no peer transport")
+        peers = request.query.get("peers", "")
+        transport.isolate([int(p, 16) for p in peers.split(",") if p] if peers else None)
+        return web.Response(text="isolated\n")
+
+    async def _fault_heal(self, request: web.Request) -> web.Response:
+        transport = self.store.transport if self.store is not None else None
+        if transport is not None:
+            transport.heal()
+        return web.Response(text="healed\n")
 
     async def _livez(self, request: web.Request) -> web.Response:
         return web.Response(text="ok")
@@ -300,7 +363,8 @@ class _MemberCollector:
             g.add_metric([], value)
             return g
 
-        yield gauge("etcd_server_has_leader", "Whether or not a leader exists. 1 is existence.", 1)
+        yield gauge("etcd_server_has_leader", "Whether or not a leader exists. 1 is existence.",
+                    1 if st.leader else 0)
         yield gauge("etcd_server_is_leader", "Whether or not this member is a leader.",
                     1 if st.leader == st.member_id else 0)
         yield gauge("etcd_mvcc_db_total_size_in_bytes", "Total size of the store in bytes.", st.db_size)

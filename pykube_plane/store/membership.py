@@ -165,12 +165,11 @@ class ClusterConfig:
     election_ticks: int = 10                # etcd --election-timeout / --heartbeat-interval
 
     def initial_records(self) -> list[MemberRecord]:
-        """The founding members of a new cluster, ids as etcd computes them."""
-        records = []
-        for name, urls in self.initial_cluster.items():
-            mid = member_id_for(urls, self.token)
-            records.append(MemberRecord(mid, name, list(urls),
-                                        list(self.client_urls) if name == self.name else []))
+        """The founding members of a new cluster, ids as etcd computes them. Every founder must
+        write byte-identical bootstrap entries, so only what --initial-cluster says goes in
+        (client URLs are published later, through the log)."""
+        records = [MemberRecord(member_id_for(urls, self.token), name, list(urls))
+                   for name, urls in self.initial_cluster.items()]
         return sorted(records, key=lambda r: r.id)
 
     def own_id(self) -> int:

@@ -23,8 +23,11 @@ def kplane_store(*args: str) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--initial-cluster", "a=http://127.0.0.1:1,b=http://127.0.0.1:2", "--name", "a",
-      "--initial-advertise-peer-urls", "http://127.0.0.1:1"], "multi-member clusters are not supported yet"),
+    (["--initial-cluster", "a=http://127.0.0.1:1", "--name", "a", "--initial-cluster-state",
+      "existing", "--initial-advertise-peer-urls", "http://127.0.0.1:1"],
+     "must also name members of the cluster to join"),
+    (["--heartbeat-interval", "100", "--election-timeout", "200"],
+     "should be at least as 5 times as --heartbeat-interval"),
     (["--name", "x", "--initial-cluster", "y=http://127.0.0.1:1"], "couldn't find local name 'x'"),
     (["--listen-client-urls", "127.0.0.1:2379"], "must be http(s)://host:port"),
     (["--auto-compaction-retention", "soon"], "expected hours or a duration"),

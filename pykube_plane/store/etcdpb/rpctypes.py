@@ -33,6 +33,18 @@ REQUEST_TOO_LARGE = RequestTooLargeError.message
 TOO_MANY_REQUESTS = "etcdserver: too many requests"
 AUTH_NOT_ENABLED = "etcdserver: authentication is not enabled"
 NO_LEADER = "etcdserver: no leader"
+NOT_LEADER = "etcdserver: not leader"
+LEADER_CHANGED = "etcdserver: leader changed"
+TIMEOUT_DUE_TO_LEADER_FAIL = "etcdserver: request timed out, possibly due to previous leader failure"
+TIMEOUT_LEADER_TRANSFER = "etcdserver: request timed out, leader transfer took too long"
+UNHEALTHY = "etcdserver: unhealthy cluster"
+BAD_LEADER_TRANSFEREE = "etcdserver: bad leader transferee"
+MEMBER_EXIST = "etcdserver: member ID already exist"
+PEER_URL_EXIST = "etcdserver: Peer URLs already exists"
+MEMBER_BAD_URLS = "etcdserver: given member URLs are invalid"
+MEMBER_NOT_LEARNER = "etcdserver: can only promote a learner member"
+LEARNER_NOT_READY = "etcdserver: can only promote a learner member which is in sync with leader"
+MEMBER_REMOVED = "etcdserver: the member has been permanently removed from the cluster"
 NOT_CAPABLE = "etcdserver: not capable"
 STOPPED = StoreClosedError.message
 TIMEOUT = "etcdserver: request timed out"
@@ -60,7 +72,19 @@ _TABLE: dict[str, tuple[grpc.StatusCode, type[StoreError]]] = {
     TOO_MANY_REQUESTS: (Code.RESOURCE_EXHAUSTED, StoreError),
     AUTH_NOT_ENABLED: (Code.FAILED_PRECONDITION, StoreError),
     NO_LEADER: (Code.UNAVAILABLE, StoreError),
-    NOT_CAPABLE: (Code.UNAVAILABLE, StoreError),
+    NOT_LEADER: (Code.FAILED_PRECONDITION, StoreError),
+    LEADER_CHANGED: (Code.UNAVAILABLE, StoreError),
+    TIMEOUT_DUE_TO_LEADER_FAIL: (Code.UNAVAILABLE, StoreError),
+    TIMEOUT_LEADER_TRANSFER: (Code.DEADLINE_EXCEEDED, StoreError),
+    UNHEALTHY: (Code.UNAVAILABLE, StoreError),
+    BAD_LEADER_TRANSFEREE: (Code.FAILED_PRECONDITION, StoreError),
+    MEMBER_EXIST: (Code.FAILED_PRECONDITION, StoreError),
+    PEER_URL_EXIST: (Code.FAILED_PRECONDITION, StoreError),
+    MEMBER_BAD_URLS: (Code.INVALID_ARGUMENT, StoreError),
+    MEMBER_NOT_LEARNER: (Code.FAILED_PRECONDITION, StoreError),
+    LEARNER_NOT_READY: (Code.FAILED_PRECONDITION, StoreError),
+    MEMBER_REMOVED: (Code.UNAVAILABLE, StoreError),
+    NOT_CAPABLE: (Code.FAILED_PRECONDITION, StoreError),
     STOPPED: (Code.UNAVAILABLE, StoreClosedError),
     TIMEOUT: (Code.UNAVAILABLE, StoreError),
     CORRUPT: (Code.DATA_LOSS, StoreError),

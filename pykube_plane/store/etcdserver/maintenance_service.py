@@ -1,5 +1,6 @@
-"""etcd's Maintenance service (status, hashes, snapshot stream, alarms, defragment) and the
-Cluster service (one member until the Raft issue adds membership changes)."""
+"""etcd's Maintenance service (status, hashes, snapshot stream, alarms, defragment, move-leader)
+and the Cluster service (the member table kept in the replicated state: list, add, remove,
+update, promote)."""
 from __future__ import annotations
 
 import asyncio
@@ -33,7 +34,7 @@ class MaintenanceService(pb_grpc.MaintenanceServicer):
             header=self._headers.make(st.revision), version=SERVER_VERSION, dbSize=st.db_size,
             leader=st.leader, raftIndex=st.raft_index, raftTerm=st.raft_term,
             raftAppliedIndex=st.raft_applied_index, errors=self._alarm_strings(),
-            dbSizeInUse=st.db_size_in_use, isLearner=False)
+            dbSizeInUse=st.db_size_in_use, isLearner=getattr(st, "is_learner", False))
 
     @etcd_errors
     async def Hash(self, request: pb.HashRequest, context) -> pb.HashResponse:
@@ -86,41 +87,96 @@ class MaintenanceService(pb_grpc.MaintenanceServicer):
 
     @etcd_errors
     async def MoveLeader(self, request: pb.MoveLeaderRequest, context) -> pb.MoveLeaderResponse:
-        if request.targetID != self._headers.member_id:
+        move = getattr(self._store, "move_leader", None)
+        if move is not None:
+            await move(request.targetID)
+        elif request.targetID != self._headers.member_id:
             await context.abort(grpc.StatusCode.FAILED_PRECONDITION, "etcdserver: bad leader transferee")
+        self._headers.refresh_term()
         return pb.MoveLeaderResponse(header=self._headers.make())
 
 
-_NOT_YET = "etcdserver: membership changes are not supported by this single-member store yet"
+_NOT_CAPABLE = "etcdserver: not capable"
 
 
 class ClusterService(pb_grpc.ClusterServicer):
-    def __init__(self, headers: Headers, member: MemberInfo) -> None:
+    """Served from the store's replicated member table when it has one; a store without one
+    (a plain KV) is shown as this member alone and refuses changes."""
+
+    def __init__(self, headers: Headers, member: MemberInfo, store: ServedStore | None = None) -> None:
         self._headers = headers
         self._member = member
+        self._store = store if hasattr(store, "members") else None
 
     def _members(self) -> list[pb.Member]:
-        m = self._member
-        return [pb.Member(ID=self._headers.member_id, name=m.name, peerURLs=m.peer_urls,
-                          clientURLs=m.client_urls)]
+        if self._store is None:
+            m = self._member
+            return [pb.Member(ID=self._headers.member_id, name=m.name, peerURLs=m.peer_urls,
+                              clientURLs=m.client_urls)]
+        return [pb.Member(ID=r.id, name=r.name, peerURLs=r.peer_urls, clientURLs=r.client_urls,
+                          isLearner=r.is_learner) for r in self._store.members()]
+
+    def _header(self) -> pb.ResponseHeader:
+        self._headers.refresh_term()
+        header = self._headers.make()
+        header.revision = 0  # etcd leaves the revision out of cluster responses
+        return header
+
+    async def _refuse_without_membership(self, context) -> None:
+        if self._store is None:
+            await context.abort(grpc.StatusCode.FAILED_PRECONDITION, _NOT_CAPABLE)
 
     @etcd_errors
     async def MemberList(self, request: pb.MemberListRequest, context) -> pb.MemberListResponse:
-        header = self._headers.make()
-        header.revision = 0  # etcd leaves the revision out of cluster responses
-        return pb.MemberListResponse(header=header, members=self._members())
+        if request.linearizable and self._store is not None:
+            await self._store.range(b"\0", count_only=True)  # a ReadIndex round first
+        return pb.MemberListResponse(header=self._header(), members=self._members())
 
-    async def MemberAdd(self, request, context):
-        await context.abort(grpc.StatusCode.UNIMPLEMENTED, _NOT_YET)
+    @etcd_errors
+    async def MemberAdd(self, request: pb.MemberAddRequest, context) -> pb.MemberAddResponse:
+        await self._refuse_without_membership(context)
+        urls = _valid_urls(request.peerURLs)
+        if urls is None:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT,
+                                "etcdserver: given member URLs are invalid")
+        record = await self._store.member_add(urls, request.isLearner)
+        member = pb.Member(ID=record.id, name=record.name, peerURLs=record.peer_urls,
+                           clientURLs=record.client_urls, isLearner=record.is_learner)
+        return pb.MemberAddResponse(header=self._header(), member=member, members=self._members())
 
-    async def MemberRemove(self, request, context):
-        await context.abort(grpc.StatusCode.UNIMPLEMENTED, _NOT_YET)
+    @etcd_errors
+    async def MemberRemove(self, request: pb.MemberRemoveRequest, context) -> pb.MemberRemoveResponse:
+        await self._refuse_without_membership(context)
+        await self._store.member_remove(request.ID)
+        return pb.MemberRemoveResponse(header=self._header(), members=self._members())
 
-    async def MemberUpdate(self, request, context):
-        await context.abort(grpc.StatusCode.UNIMPLEMENTED, _NOT_YET)
+    @etcd_errors
+    async def MemberUpdate(self, request: pb.MemberUpdateRequest, context) -> pb.MemberUpdateResponse:
+        await self._refuse_without_membership(context)
+        urls = _valid_urls(request.peerURLs)
+        if urls is None:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT,
+                                "etcdserver: given member URLs are invalid")
+        await self._store.member_update(request.ID, urls)
+        return pb.MemberUpdateResponse(header=self._header(), members=self._members())
 
-    async def MemberPromote(self, request, context):
-        await context.abort(grpc.StatusCode.UNIMPLEMENTED, _NOT_YET)
+    @etcd_errors
+    async def MemberPromote(self, request: pb.MemberPromoteRequest, context) -> pb.MemberPromoteResponse:
+        await self._refuse_without_membership(context)
+        await self._store.member_promote(request.ID)
+        return pb.MemberPromoteResponse(header=self._header(), members=self._members())
+
+
+def _valid_urls(urls) -> list[str] | None:
+    from urllib.parse import urlsplit
+
+    out = []
+    for url in urls:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.port is None:
+            return None
+        out.append(url)
+    return out or None
 
 
 _NO_AUTH = "etcdserver: users and roles are not supported by this store"

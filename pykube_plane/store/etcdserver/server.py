@@ -43,7 +43,7 @@ class EtcdServer:
         self.watch = WatchService(store, self.headers, max_response_bytes=max_request_bytes)
         self.lease = LeaseService(store, self.headers, self.quota)
         self.maintenance = MaintenanceService(store, self.headers, self.alarms)
-        self.cluster = ClusterService(self.headers, member)
+        self.cluster = ClusterService(self.headers, member, store)
         self.auth = AuthService(self.headers)
         self._server: grpc.aio.Server | None = None
 
