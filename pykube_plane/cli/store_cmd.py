@@ -59,6 +59,8 @@ import click
               help="Maximum client request size in bytes.")
 @click.option("--snapshot-count", type=int, default=10_000, show_default=True,
               help="Applied entries between snapshots of the store.")
+@click.option("--experimental-snapshot-catchup-entries", type=int, default=5000, show_default=True,
+              help="Entries kept in the log after a snapshot, for slow followers to catch up.")
 @click.option("--unsafe-no-fsync", is_flag=True, help="Skip fsync (data may be lost on a crash).")
 @click.option("--log-level", type=click.Choice(["debug", "info", "warn", "error"]), default="info",
               show_default=True)
@@ -66,7 +68,8 @@ def store(name, data_dir, listen_client_urls, advertise_client_urls, listen_peer
           initial_advertise_peer_urls, initial_cluster, initial_cluster_state, initial_cluster_token,
           heartbeat_interval, election_timeout, experimental_peer_fault_injection, listen_metrics_urls,
           quota_backend_bytes, auto_compaction_mode, auto_compaction_retention,
-          max_request_bytes, snapshot_count, unsafe_no_fsync, log_level) -> None:
+          max_request_bytes, snapshot_count, experimental_snapshot_catchup_entries, unsafe_no_fsync,
+          log_level) -> None:
     """Run one store member (etcd v3 API)."""
     from pathlib import Path
 
@@ -96,6 +99,7 @@ def store(name, data_dir, listen_client_urls, advertise_client_urls, listen_peer
             auto_compaction_retention=parse_retention(auto_compaction_retention, auto_compaction_mode),
             max_request_bytes=max_request_bytes,
             snapshot_count=snapshot_count,
+            catch_up_entries=experimental_snapshot_catchup_entries,
             fsync=not unsafe_no_fsync,
             initial_cluster_token=initial_cluster_token,
             heartbeat_interval_ms=heartbeat_interval,

@@ -108,6 +108,7 @@ class MemberConfig:
     auto_compaction_retention: float | int = 0
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
     snapshot_count: int = 10_000
+    catch_up_entries: int = 5000
     fsync: bool = True
     initial_cluster_token: str = "etcd-cluster"
     heartbeat_interval_ms: int = 100
@@ -188,7 +189,8 @@ class Member:
             tick_interval=cfg.heartbeat_interval_ms / 1000.0,
             election_ticks=max(cfg.election_timeout_ms // cfg.heartbeat_interval_ms, 2))
         self.store = await Store.open(cfg.data_dir, fsync=cfg.fsync, snapshot_count=cfg.snapshot_count,
-                                      max_request_bytes=cfg.max_request_bytes, cluster=cluster)
+                                      max_request_bytes=cfg.max_request_bytes, cluster=cluster,
+                                      catch_up_entries=cfg.catch_up_entries)
         try:
             member = MemberInfo(cfg.name, list(cfg.initial_advertise_peer_urls),
                                 list(cfg.advertise_client_urls))
