@@ -156,3 +156,29 @@ async def test_single_member_store_is_a_cluster_of_one(tmp_path):
     with pytest.raises(StoreError, match="not capable"):
         await store.member_add(["http://127.0.0.1:1"])
     await store.close()
+
+
+async def test_leases_expire_on_the_leader_and_keepalives_via_a_follower_reach_it(cluster):
+    leader = await cluster.leader()
+    follower = (await cluster.followers())[0]
+    kept = await follower.lease_grant(2)
+    dropped = await follower.lease_grant(2)
+    await follower.put(b"/lease/kept", b"1", lease=kept.id)
+    await follower.put(b"/lease/dropped", b"1", lease=dropped.id)
+    # Keep one lease alive through the follower (forwarded to the leader's lessor) for longer
+    # than its TTL; the other expires: the leader revokes it, and every member deletes its key.
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 3.5
+    while loop.time() < deadline:
+        assert await follower.lease_keepalive(kept.id) == 2
+        await asyncio.sleep(0.3)
+    await until(lambda: all(dropped.id not in s._lessor for s in cluster.stores.values()))
+    await cluster.converged()
+    for store in cluster.stores.values():
+        assert (await store.range(b"/lease/dropped", serializable=True)).count == 0
+        assert (await store.range(b"/lease/kept", serializable=True)).count == 1
+    status = await follower.lease_time_to_live(kept.id, keys=True)
+    assert status.granted_ttl == 2 and status.keys == [b"/lease/kept"]
+    with pytest.raises(StoreError, match="requested lease not found"):
+        await follower.lease_keepalive(dropped.id)
+    assert leader.is_leader
