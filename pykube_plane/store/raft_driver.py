@@ -39,7 +39,7 @@ import random
 import struct
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -70,7 +70,7 @@ class LeaderChangedError(StoreError):
     message = "etcdserver: leader changed"
 
 
-class TimeoutError_(StoreError):
+class RequestTimeoutError(StoreError):
     message = "etcdserver: request timed out"
 
 
@@ -124,7 +124,6 @@ class DriverConfig:
     snapshot_count: int = 10_000
     catch_up_entries: int = DEFAULT_CATCH_UP_ENTRIES
     request_timeout: float = 7.0           # etcd: 5 s + 2 election timeouts
-    extra: dict = field(default_factory=dict)
 
     @property
     def no_leader_timeout(self) -> float:
@@ -534,7 +533,7 @@ class RaftDriver:
             for p in self._proposals:
                 if p.deadline <= now:
                     if not p.future.done():
-                        p.future.set_exception(NoLeaderError() if no_leader else TimeoutError_())
+                        p.future.set_exception(NoLeaderError() if no_leader else RequestTimeoutError())
                 else:
                     keep.append(p)
             self._proposals = keep
@@ -543,7 +542,7 @@ class RaftDriver:
             for fut, deadline in self._reads:
                 if deadline <= now:
                     if not fut.done():
-                        fut.set_exception(NoLeaderError() if no_leader else TimeoutError_())
+                        fut.set_exception(NoLeaderError() if no_leader else RequestTimeoutError())
                 else:
                     keep_reads.append((fut, deadline))
             self._reads = keep_reads
@@ -555,13 +554,13 @@ class RaftDriver:
                 if p.deadline <= now:
                     del self._inflight[request_id]
                     if not p.future.done():
-                        p.future.set_exception(TimeoutError_())
+                        p.future.set_exception(RequestTimeoutError())
         for ctx, read_round in list(self._read_rounds.items()):
             if read_round.deadline <= now:
                 del self._read_rounds[ctx]
                 for fut in read_round.futures:
                     if not fut.done():
-                        fut.set_exception(TimeoutError_())
+                        fut.set_exception(RequestTimeoutError())
 
     def _fail_all(self, exc: StoreError) -> None:
         for p in self._proposals + self._retry + list(self._inflight.values()):

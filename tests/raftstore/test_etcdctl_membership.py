@@ -110,3 +110,50 @@ async def test_learner_add_promote_update_and_move_leader_with_etcdctl(tmp_path,
     await until(lambda: newcomer.store.is_leader)
     out = await run_etcdctl(endpoints(started), "put", "/after", "1")
     assert out.returncode == 0, out.stderr
+
+
+def kplane_kv(endpoints: list[str], *args: str):
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+    return subprocess.run([sys.executable, "-m", "pykube_plane.cli.main", "kv", "--endpoints",
+                           ",".join(endpoints), *args], capture_output=True, text=True, cwd=ROOT,
+                          timeout=60)
+
+
+async def test_kplane_kv_membership_commands_print_what_etcdctl_prints(tmp_path, members):
+    started, peers = members
+    eps = endpoints(started)
+    peers["d"] = free_port()
+    url = f"http://127.0.0.1:{peers['d']}"
+    out = await asyncio.to_thread(kplane_kv, eps, "member", "add", "d", "--learner",
+                                  f"--peer-urls={url}")
+    assert out.returncode == 0, out.stderr
+    cluster_id = started[0].store.cluster_id
+    record = next(m for m in started[0].store.members() if m.peer_urls == [url])
+    initial = ",".join(f"{m.name or 'd'}={m.peer_urls[0]}" for m in started[0].store.members())
+    assert out.stdout == (f"Member {record.id:16x} added to cluster {cluster_id:16x}\n\n"
+                          f'ETCD_NAME="d"\nETCD_INITIAL_CLUSTER="{initial}"\n'
+                          f'ETCD_INITIAL_ADVERTISE_PEER_URLS="{url}"\n'
+                          'ETCD_INITIAL_CLUSTER_STATE="existing"\n')
+    newcomer = Member(member_config(tmp_path, "d", peers, state="existing"))
+    await newcomer.start()
+    started.append(newcomer)
+    await until(lambda: newcomer.store.revision == started[0].store.revision)
+    out = await asyncio.to_thread(kplane_kv, eps, "member", "promote", f"{record.id:x}")
+    assert out.stdout == f"Member {record.id:16x} promoted in cluster {cluster_id:16x}\n", out.stderr
+    out = await asyncio.to_thread(kplane_kv, eps, "move-leader", f"{record.id:x}")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("Leadership transferred from ") and out.stdout.endswith(
+        f" to {record.id:x}\n")
+    await until(lambda: newcomer.store.is_leader)
+    victim = started[1]
+    victim_id = victim.store.member_id
+    out = await asyncio.to_thread(kplane_kv, endpoints(started), "member", "remove",
+                                  f"{victim_id:x}")
+    assert out.stdout == f"Member {victim_id:16x} removed from cluster {cluster_id:16x}\n", \
+        out.stderr
+    await until(lambda: victim.removed)
+    out = await asyncio.to_thread(kplane_kv, endpoints(started), "member", "remove", "abc")
+    assert out.returncode == 1 and out.stderr == "Error: etcdserver: member not found\n"
