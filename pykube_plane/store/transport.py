@@ -168,8 +168,9 @@ class _PeerStream:
         self.queue: list = []           # bytes frames, or Message (a MsgSnap to fill and send)
         self.wakeup = asyncio.Event()
         self.calls: dict[int, asyncio.Future] = {}
-        self.task = asyncio.get_running_loop().create_task(self._run(), name=f"peer-{peer_id:x}")
+        self.closing = False
         self._url_index = 0
+        self.task = asyncio.get_running_loop().create_task(self._run(), name=f"peer-{peer_id:x}")
 
     def enqueue(self, item) -> bool:
         if self.state == "down" or len(self.queue) >= MAX_QUEUED_FRAMES:
@@ -183,8 +184,14 @@ class _PeerStream:
         self._url_index += 1
         host, port = _host_port(url)
         loop = asyncio.get_running_loop()
-        _, conn = await asyncio.wait_for(loop.create_connection(
-            lambda: _Connection(self._on_frame, self._on_lost), host, port), timeout=2.0)
+        # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancellation that races
+        # with the connection completing, and close() would then wait for this task forever.
+        async with asyncio.timeout(2.0):
+            _, conn = await loop.create_connection(
+                lambda: _Connection(self._on_frame, self._on_lost), host, port)
+        if self.closing:
+            conn.close()
+            raise ConnectionError("stream closed")
         conn.write(_frame(FRAME_HELLO, _HELLO.pack(self.transport.cluster_id,
                                                    self.transport.member_id, self.peer_id)))
         return conn
@@ -219,13 +226,13 @@ class _PeerStream:
 
     async def _run(self) -> None:
         backoff = BACKOFF_MIN
-        while True:
+        while not self.closing:
             if self.conn is None or self.conn.closed:
                 self.conn = None
                 self.state = "connecting"
                 try:
                     self.conn = await self._connect()
-                except (OSError, asyncio.TimeoutError) as exc:
+                except (OSError, asyncio.TimeoutError, ConnectionError) as exc:
                     if self.state != "down":
                         log.debug("peer %x unreachable: %s", self.peer_id, exc)
                     self.state = "down"
@@ -298,13 +305,16 @@ class _PeerStream:
         name = method.encode()
         self.conn.write(_frame(FRAME_CALL, _CALL_HEAD.pack(call_id, len(name)) + name + args))
         try:
-            return await asyncio.wait_for(fut, max(deadline - loop.time(), 0.001))
+            async with asyncio.timeout(max(deadline - loop.time(), 0.001)):
+                return await fut
         except asyncio.TimeoutError:
             raise PeerCallError(f"peer {self.peer_id:x} did not answer {method}") from None
         finally:
             self.calls.pop(call_id, None)
 
     async def close(self) -> None:
+        self.closing = True
+        self.wakeup.set()
         self.task.cancel()
         await asyncio.gather(self.task, return_exceptions=True)
         if self.conn is not None:
@@ -431,15 +441,16 @@ class PeerTransport:
                     reply.set_exception(PeerCallError(result.decode(errors="replace")))
 
         try:
-            _, conn = await asyncio.wait_for(loop.create_connection(
-                lambda: _Connection(on_frame), host, port), timeout)
+            async with asyncio.timeout(timeout):
+                _, conn = await loop.create_connection(lambda: _Connection(on_frame), host, port)
         except (OSError, asyncio.TimeoutError) as exc:
             raise PeerCallError(f"cannot reach {url}: {exc}") from None
         try:
             name = method.encode()
             conn.write(_frame(FRAME_HELLO, _HELLO.pack(0, 0, 0))
                        + _frame(FRAME_CALL, _CALL_HEAD.pack(1, len(name)) + name + args))
-            return await asyncio.wait_for(reply, timeout)
+            async with asyncio.timeout(timeout):
+                return await reply
         except asyncio.TimeoutError:
             raise PeerCallError(f"{url} did not answer {method}") from None
         finally:
