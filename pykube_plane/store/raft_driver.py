@@ -268,7 +268,8 @@ class RaftDriver:
                 raise StoreError("etcdserver: request timed out, leader transfer took too long")
             self._leader_changed.clear()
             try:
-                await asyncio.wait_for(self._leader_changed.wait(), min(remaining, 0.2))
+                async with asyncio.timeout(min(remaining, 0.2)):
+                    await self._leader_changed.wait()
             except asyncio.TimeoutError:
                 pass
 

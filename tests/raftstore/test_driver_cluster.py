@@ -182,3 +182,40 @@ async def test_leases_expire_on_the_leader_and_keepalives_via_a_follower_reach_i
     with pytest.raises(StoreError, match="requested lease not found"):
         await follower.lease_keepalive(dropped.id)
     assert leader.is_leader
+
+
+async def test_a_partitioned_leader_never_serves_a_stale_linearizable_read(cluster):
+    old = await cluster.leader()
+    await old.put(b"/stale", b"before")
+    await cluster.converged()
+    old.transport.isolate()
+    others = [s for s in cluster.stores.values() if s is not old]
+    await until(lambda: any(s.is_leader for s in others))
+    new_leader = next(s for s in others if s.is_leader)
+    await new_leader.put(b"/stale", b"after")
+    # The old leader cannot confirm its leadership with a quorum: its linearizable read fails
+    # (never returns "before"); a serializable read may, by definition, be stale.
+    with pytest.raises(StoreError):
+        await old.range(b"/stale")
+    assert (await old.range(b"/stale", serializable=True)).kvs[0].value == b"before"
+    old.transport.heal()
+    await cluster.converged()
+    assert (await old.range(b"/stale")).kvs[0].value == b"after"
+
+
+async def test_the_whole_cluster_restarts_from_its_data_dirs(cluster):
+    leader = await cluster.leader()
+    for i in range(20):
+        await leader.put(b"/restart/%d" % i, b"v%d" % i)
+    await cluster.converged()
+    ids = {name: s.member_id for name, s in cluster.stores.items()}
+    revision = leader.revision
+    names = list(cluster.stores)
+    for name in names:
+        await cluster.close(name)
+    await asyncio.gather(*(cluster.open(name) for name in names))
+    assert {name: s.member_id for name, s in cluster.stores.items()} == ids
+    leader = await cluster.leader()
+    assert leader.revision == revision
+    assert await leader.put(b"/restart/after", b"1") == revision + 1
+    await cluster.converged()
