@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from pykube_plane._raft import (
-    CONF_CHANGE_REMOVE_NODE, ENTRY_CONF_CHANGE, MSG_PROP, ROLE_LEADER, ConfChange, ConfState, Entry,
+    CONF_CHANGE_REMOVE_NODE, DROP_REASONS, ENTRY_CONF_CHANGE, MSG_PROP, ROLE_LEADER, ConfChange, ConfState, Entry,
     MemoryStorage, Message, ProposalDropped, RaftError, RaftNode, Snapshot,
     SnapshotOutOfDateError,
 )
@@ -59,6 +59,7 @@ DEFAULT_TICK_INTERVAL = 0.1        # etcd --heartbeat-interval 100 ms
 DEFAULT_ELECTION_TICKS = 10        # etcd --election-timeout 1000 ms
 DEFAULT_CATCH_UP_ENTRIES = 5000    # entries kept before a snapshot for slow followers (etcd's)
 ID_SUFFIX_BITS = 48
+_DROPPED_INVALID_CONF_CHANGE = 5     # the Raft core's reason code: a change leaving no voter
 _REQUEST_HEAD = struct.Struct("<BQ")  # what store/requests.py puts first: kind, request id
 
 
@@ -376,7 +377,12 @@ class RaftDriver:
                 continue
             try:
                 node.propose_conf_change(p.conf_change)
-            except ProposalDropped:
+            except ProposalDropped as exc:
+                if str(exc) == DROP_REASONS[_DROPPED_INVALID_CONF_CHANGE]:
+                    if not p.future.done():
+                        p.future.set_exception(StoreError(
+                            "etcdserver: re-configuration failed due to not enough started members"))
+                    continue
                 self._proposals.append(p)  # another change still pending: retry next tick
                 continue
             p.epoch = epoch
@@ -529,7 +535,7 @@ class RaftDriver:
 
     def _expire(self, now: float) -> None:
         no_leader = not self.node.lead
-        if self._proposals and self._proposals[0].deadline <= now:
+        if self._proposals and min(p.deadline for p in self._proposals) <= now:
             keep = []
             for p in self._proposals:
                 if p.deadline <= now:

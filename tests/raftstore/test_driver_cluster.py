@@ -219,3 +219,14 @@ async def test_the_whole_cluster_restarts_from_its_data_dirs(cluster):
     assert leader.revision == revision
     assert await leader.put(b"/restart/after", b"1") == revision + 1
     await cluster.converged()
+
+
+async def test_the_last_voter_cannot_be_removed(tmp_path):
+    cluster = await LocalCluster(tmp_path, 1).start()
+    try:
+        alone = await cluster.leader()
+        with pytest.raises(StoreError, match="not enough started members"):
+            await alone.member_remove(alone.member_id)
+        assert await alone.put(b"/still", b"here") > 0
+    finally:
+        await cluster.close_all()

@@ -45,6 +45,7 @@ MEMBER_BAD_URLS = "etcdserver: given member URLs are invalid"
 MEMBER_NOT_LEARNER = "etcdserver: can only promote a learner member"
 LEARNER_NOT_READY = "etcdserver: can only promote a learner member which is in sync with leader"
 MEMBER_REMOVED = "etcdserver: the member has been permanently removed from the cluster"
+MEMBER_NOT_ENOUGH_STARTED = "etcdserver: re-configuration failed due to not enough started members"
 NOT_CAPABLE = "etcdserver: not capable"
 STOPPED = StoreClosedError.message
 TIMEOUT = "etcdserver: request timed out"
@@ -84,6 +85,7 @@ _TABLE: dict[str, tuple[grpc.StatusCode, type[StoreError]]] = {
     MEMBER_NOT_LEARNER: (Code.FAILED_PRECONDITION, StoreError),
     LEARNER_NOT_READY: (Code.FAILED_PRECONDITION, StoreError),
     MEMBER_REMOVED: (Code.UNAVAILABLE, StoreError),
+    MEMBER_NOT_ENOUGH_STARTED: (Code.FAILED_PRECONDITION, StoreError),
     NOT_CAPABLE: (Code.FAILED_PRECONDITION, StoreError),
     STOPPED: (Code.UNAVAILABLE, StoreClosedError),
     TIMEOUT: (Code.UNAVAILABLE, StoreError),
