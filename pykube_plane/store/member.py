@@ -272,6 +272,8 @@ class Member:
         reason = ""
         if self.store is None or self.server is None:
             reason = "NOT STARTED"
+        elif not self.store.leader_id:
+            reason = "RAFT NO LEADER"  # etcd's words, before it tries a read
         else:
             try:
                 await self.store.range(b"health")

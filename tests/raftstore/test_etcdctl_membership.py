@@ -157,3 +157,21 @@ async def test_kplane_kv_membership_commands_print_what_etcdctl_prints(tmp_path,
     await until(lambda: victim.removed)
     out = await asyncio.to_thread(kplane_kv, endpoints(started), "member", "remove", "abc")
     assert out.returncode == 1 and out.stderr == "Error: etcdserver: member not found\n"
+
+
+async def test_health_says_raft_no_leader_when_the_cluster_has_lost_its_quorum(members):
+    import aiohttp
+
+    started, _ = members
+    lone = started[0]
+    for m in started[1:]:
+        await m.stop()
+    await until(lambda: not lone.store.leader_id, timeout=10)
+    url = f"http://127.0.0.1:{free_port()}"
+    lone.config.listen_metrics_urls = [url]
+    await lone._start_http()
+    async with aiohttp.ClientSession() as http:
+        async with http.get(url + "/health") as resp:
+            assert resp.status == 503
+            assert await resp.json(content_type=None) == {"health": "false",
+                                                          "reason": "RAFT NO LEADER"}
