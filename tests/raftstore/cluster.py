@@ -32,7 +32,7 @@ class LocalCluster:
         return ClusterConfig(name, initial, [url], [url], state=state, tick_interval=TICK)
 
     async def start(self) -> "LocalCluster":
-        opened = await asyncio.gather(*(self.open(n) for n in self.ports))
+        await asyncio.gather(*(self.open(n) for n in self.ports))
         return self
 
     async def open(self, name: str, state: str = "new") -> Store:
