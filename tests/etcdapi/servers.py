@@ -5,24 +5,17 @@ can run unchanged against either — the point of these tests is that both speak
 """
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import grpc
-
-from pykube_plane.store.etcdpb import rpc_pb2 as pb, rpc_pb2_grpc as pb_grpc
-from tests.conftest import ROOT, free_port, tool_path
-
-START_TIMEOUT = 30.0
+from tests.conftest import free_port, tool_path
+from tests.store_process import StoreProcess
 
 
 @dataclass
-class ServerProcess:
+class ServerProcess(StoreProcess):
     kind: str                      # "etcd" or "kplane"
     data_dir: Path
     client_port: int = field(default_factory=free_port)
@@ -33,20 +26,12 @@ class ServerProcess:
     proc: subprocess.Popen | None = None
 
     @property
-    def endpoint(self) -> str:
-        return f"127.0.0.1:{self.client_port}"
+    def log_path(self) -> Path:
+        return self.data_dir.parent / f"{self.data_dir.name}.log"
 
     @property
-    def client_url(self) -> str:
-        return f"http://127.0.0.1:{self.client_port}"
-
-    @property
-    def peer_url(self) -> str:
-        return f"http://127.0.0.1:{self.peer_port}"
-
-    @property
-    def metrics_url(self) -> str:
-        return f"http://127.0.0.1:{self.metrics_port}"
+    def label(self) -> str:
+        return self.kind
 
     def command(self) -> list[str]:
         flags = [
@@ -64,54 +49,13 @@ class ServerProcess:
         return [sys.executable, "-m", "pykube_plane.cli.main", "store", *flags, *self.extra_args]
 
     def start(self) -> "ServerProcess":
-        log = open(self.data_dir.parent / f"{self.data_dir.name}.log", "ab")
-        env = dict(os.environ, PYTHONPATH=str(ROOT))
-        self.proc = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
-                                     env=env)
-        log.close()
-        self.wait_ready()
+        self.spawn(self.command())
+        self.wait_serving()
         return self
-
-    def wait_ready(self) -> None:
-        deadline = time.monotonic() + START_TIMEOUT
-        with grpc.insecure_channel(self.endpoint) as channel:
-            stub = pb_grpc.MaintenanceStub(channel)
-            while True:
-                assert self.proc is not None
-                if self.proc.poll() is not None:
-                    raise RuntimeError(f"{self.kind} exited with {self.proc.returncode}: {self.log_tail()}")
-                try:
-                    stub.Status(pb.StatusRequest(), timeout=1.0)
-                    return
-                except grpc.RpcError:
-                    if time.monotonic() > deadline:
-                        raise RuntimeError(f"{self.kind} not ready: {self.log_tail()}") from None
-                    time.sleep(0.05)
-
-    def stop(self, sig: int = signal.SIGTERM) -> int:
-        if self.proc is None:
-            return 0
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        code = self.proc.returncode
-        self.proc = None
-        return code
 
     def restart(self) -> None:
         self.stop()
         self.start()
-
-    def log_tail(self, n: int = 3000) -> str:
-        path = self.data_dir.parent / f"{self.data_dir.name}.log"
-        try:
-            return path.read_bytes()[-n:].decode(errors="replace")
-        except OSError:
-            return ""
 
 
 def start_server(kind: str, base: Path, *extra_args: str, name: str = "default") -> ServerProcess:

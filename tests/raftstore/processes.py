@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,13 +16,12 @@ from pathlib import Path
 import grpc
 
 from pykube_plane.store.etcdpb import rpc_pb2 as pb, rpc_pb2_grpc as pb_grpc
-from tests.conftest import ROOT, free_port, tool_path
-
-START_TIMEOUT = 30.0
+from tests.conftest import free_port, tool_path
+from tests.store_process import StoreProcess
 
 
 @dataclass
-class MemberProcess:
+class MemberProcess(StoreProcess):
     name: str
     base: Path
     client_port: int = field(default_factory=free_port)
@@ -37,20 +35,12 @@ class MemberProcess:
         return self.base / f"{self.name}.data"
 
     @property
-    def endpoint(self) -> str:
-        return f"127.0.0.1:{self.client_port}"
+    def log_path(self) -> Path:
+        return self.base / f"{self.name}.log"
 
     @property
-    def client_url(self) -> str:
-        return f"http://127.0.0.1:{self.client_port}"
-
-    @property
-    def peer_url(self) -> str:
-        return f"http://127.0.0.1:{self.peer_port}"
-
-    @property
-    def metrics_url(self) -> str:
-        return f"http://127.0.0.1:{self.metrics_port}"
+    def label(self) -> str:
+        return self.name
 
     def command(self, initial_cluster: str, state: str) -> list[str]:
         return [sys.executable, "-m", "pykube_plane.cli.main", "store",
@@ -62,32 +52,10 @@ class MemberProcess:
                 *self.extra_args]
 
     def start(self, initial_cluster: str, state: str = "new", wait: bool = True) -> "MemberProcess":
-        log = open(self.base / f"{self.name}.log", "ab")
-        env = dict(os.environ, PYTHONPATH=str(ROOT))
-        self.proc = subprocess.Popen(self.command(initial_cluster, state), stdout=log,
-                                     stderr=subprocess.STDOUT, cwd=ROOT, env=env)
-        log.close()
+        self.spawn(self.command(initial_cluster, state))
         if wait:
             self.wait_serving()
         return self
-
-    def wait_serving(self) -> None:
-        """Until the gRPC API answers Status (a leader is not required)."""
-        deadline = time.monotonic() + START_TIMEOUT
-        with grpc.insecure_channel(self.endpoint) as channel:
-            stub = pb_grpc.MaintenanceStub(channel)
-            while True:
-                assert self.proc is not None
-                if self.proc.poll() is not None:
-                    raise RuntimeError(f"{self.name} exited with {self.proc.returncode}: "
-                                       f"{self.log_tail()}")
-                try:
-                    stub.Status(pb.StatusRequest(), timeout=1.0)
-                    return
-                except grpc.RpcError:
-                    if time.monotonic() > deadline:
-                        raise RuntimeError(f"{self.name} not serving: {self.log_tail()}") from None
-                    time.sleep(0.05)
 
     def status(self) -> pb.StatusResponse:
         with grpc.insecure_channel(self.endpoint) as channel:
@@ -100,20 +68,6 @@ class MemberProcess:
             self.proc.wait()
         self.proc = None
 
-    def stop(self) -> int:
-        if self.proc is None:
-            return 0
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        code = self.proc.returncode
-        self.proc = None
-        return code
-
     def fault(self, action: str, peers: str = "") -> None:
         """action 'isolate' (peers: comma-separated hex ids, or all) or 'heal'."""
         query = f"?peers={peers}" if peers else ""
@@ -121,12 +75,6 @@ class MemberProcess:
                                      method="POST", data=b"")
         with urllib.request.urlopen(req, timeout=5) as resp:
             assert resp.status == 200
-
-    def log_tail(self, n: int = 3000) -> str:
-        try:
-            return (self.base / f"{self.name}.log").read_bytes()[-n:].decode(errors="replace")
-        except OSError:
-            return ""
 
 
 def initial_cluster(members: list[MemberProcess]) -> str:
