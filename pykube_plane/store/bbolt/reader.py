@@ -45,15 +45,21 @@ def _parse_meta(data: bytes, offset: int) -> Meta | str:
 
 
 def read_meta(data: bytes) -> Meta:
-    """The current meta: the valid one of pages 0 and 1 with the higher txid."""
+    """The current meta: the valid one of pages 0 and 1 with the higher txid. When meta 0 is
+    damaged its page size is unknown, so meta 1 is looked for where each page size puts it."""
     first = _parse_meta(data, 0)
-    if isinstance(first, str):
-        raise BboltError(f"bbolt: meta page 0: {first}")
-    metas = [first]
-    if first.page_size >= _MIN_PAGE_SIZE and first.page_size & (first.page_size - 1) == 0:
-        second = _parse_meta(data, first.page_size)
-        if isinstance(second, Meta):
+    metas = [first] if isinstance(first, Meta) else []
+    sizes = [first.page_size] if isinstance(first, Meta) else [4096 << i for i in range(5)] + [
+        1024, 2048]
+    for size in sizes:
+        if size < _MIN_PAGE_SIZE or size & (size - 1):
+            continue
+        second = _parse_meta(data, size)
+        if isinstance(second, Meta) and second.page_size == size:
             metas.append(second)
+            break
+    if not metas:
+        raise BboltError(f"bbolt: meta page 0: {first}")
     meta = max(metas, key=lambda m: m.txid)
     if meta.page_size < _MIN_PAGE_SIZE or meta.page_size & (meta.page_size - 1):
         raise BboltError(f"bbolt: bad page size {meta.page_size}")
