@@ -47,10 +47,14 @@ def is_etcd_snapshot(data: bytes) -> bool:
     return data[_META_MAGIC_AT:_META_MAGIC_AT + 4] == _BBOLT_MAGIC
 
 
-def database_bytes(data: bytes) -> bytes:
+def database_bytes(data: bytes, require_digest: bool = False) -> bytes:
     """The database inside a snapshot file, its SHA-256 checked when it has one (as etcdutl
-    does: a file of 512 * n + 32 bytes ends with the digest)."""
+    does: a file of 512 * n + 32 bytes ends with the digest). Restoring requires the digest,
+    as `etcdutl snapshot restore` does without --skip-hash-check."""
     if len(data) % 512 != DIGEST_BYTES:
+        if require_digest:
+            raise StoreError("snapshot missing hash but --skip-hash-check=false (the file does "
+                             "not end with its sha256 checksum: truncated?)")
         return data
     db, digest = data[:-DIGEST_BYTES], data[-DIGEST_BYTES:]
     if hashlib.sha256(db).digest() != digest:
@@ -110,9 +114,9 @@ def encode_snapshot(mvcc: MVCC, lessor: Lessor, membership: Membership, conf_sta
     return render(capture(mvcc, lessor, membership, conf_state, index, term))
 
 
-def decode_state(data: bytes) -> BackendState:
+def decode_state(data: bytes, require_digest: bool = False) -> BackendState:
     try:
-        return from_buckets(bbolt.read_db(database_bytes(data)))
+        return from_buckets(bbolt.read_db(database_bytes(data, require_digest)))
     except bbolt.BboltError as exc:
         if len(data) % 512 != DIGEST_BYTES:
             raise NotEtcdDatabaseError(f"snapshot: {exc}; the file ends without its sha256 "
@@ -120,8 +124,8 @@ def decode_state(data: bytes) -> BackendState:
         raise NotEtcdDatabaseError(f"snapshot: {exc}") from None
 
 
-def decode_snapshot(data: bytes, now: float) -> SnapshotState:
-    state = decode_state(data)
+def decode_snapshot(data: bytes, now: float, require_digest: bool = True) -> SnapshotState:
+    state = decode_state(data, require_digest)
     mvcc = MVCC.load(build_mvcc_dump(state.revision, state.compact_revision, state.keys))
     if state.scheduled_compact_revision:
         mvcc.compact(state.scheduled_compact_revision)  # etcd finishes it on start, so do we
