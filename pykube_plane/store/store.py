@@ -654,10 +654,12 @@ class Store:
                 "totalKey": int(state.mvcc.stats().get("keys", 0)), "totalSize": len(payload)}
 
     @staticmethod
-    def snapshot_restore(path: str | os.PathLike, data_dir: str | os.PathLike) -> None:
+    def snapshot_restore(path: str | os.PathLike, data_dir: str | os.PathLike, *,
+                         name: str = "default", peer_urls: Sequence[str] = (),
+                         skip_hash_check: bool = False) -> None:
         """etcdutl snapshot restore: a new data dir holding the state, as a new cluster of one
-        member (new member and cluster ids)."""
-        payload = _read_snapshot_file(Path(path))
+        member (new member and cluster ids) named `name` at `peer_urls`."""
+        payload = _read_snapshot_file(Path(path), require_digest=not skip_hash_check)
         data_dir = Path(data_dir)
         member_dir = data_dir / "member"
         if (member_dir / "wal").exists() and any((member_dir / "wal").iterdir()):
@@ -666,7 +668,8 @@ class Store:
         state = _decode_state(payload, 0.0)  # validate before writing anything
         member_id, _cluster_id = _load_identity(member_dir)
         state.membership = Membership()
-        state.membership.apply_conf_change(member_id, MemberRecord(member_id, "default"),
+        state.membership.apply_conf_change(member_id,
+                                           MemberRecord(member_id, name, list(peer_urls)),
                                            (member_id,), ())
         state.conf_state = ConfState((member_id,))
         snapfile.write_snapshot(member_dir / "snap", 1, 1,
@@ -885,12 +888,12 @@ def _decode_state(payload: bytes, now: float) -> _State:
     return _State(mvcc, lessor, membership, ConfState(ids[:n_voters], ids[n_voters:]))
 
 
-def _read_snapshot_file(path: Path) -> bytes:
+def _read_snapshot_file(path: Path, require_digest: bool = True) -> bytes:
     """The state payload of a snapshot file: etcd's format (a bbolt database), or the
     KPSNAP payload + SHA-256 that older versions wrote."""
     data = path.read_bytes()
     if etcd_snapshot.is_etcd_snapshot(data):
-        state = etcd_snapshot.decode_snapshot(data, 0.0)
+        state = etcd_snapshot.decode_snapshot(data, 0.0, require_digest)
         return _encode_state(state.mvcc, state.lessor, state.membership, state.conf_state,
                              state.index, state.term)
     payload, digest = data[:-32], data[-32:]

@@ -13,6 +13,7 @@ import base64
 import json
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -83,6 +84,18 @@ def _observe(endpoint: str, compact_at: int) -> dict:
             "leases": leases}
 
 
+def _member_list(server: ServerProcess) -> list[tuple]:
+    """(name, peer URLs, client URLs) of each member, once the member published itself."""
+    deadline = time.monotonic() + 30
+    while True:
+        members = json.loads(etcdctl(server.endpoint, "member", "list", "-w", "json").stdout)
+        rows = [(m.get("name", ""), m.get("peerURLs", []), m.get("clientURLs", []))
+                for m in members["members"]]
+        if all(row[0] and row[2] for row in rows) or time.monotonic() > deadline:
+            return rows
+        time.sleep(0.1)
+
+
 def _snapshot_from(source: ServerProcess, path) -> None:
     out = etcdctl(source.endpoint, "snapshot", "save", str(path))
     assert f"Snapshot saved at {path}" in out.stdout
@@ -122,6 +135,7 @@ def test_kplane_snapshot_restores_into_a_real_etcd(tmp_path):
     target.start()
     try:
         assert _observe(target.endpoint, facts["compact_at"]) == before
+        assert _member_list(target) == [(target.name, [target.peer_url], [target.client_url])]
         etcdctl(target.endpoint, "put", "/written-after", "1")
         assert json.loads(etcdctl(target.endpoint, "get", "/written-after", "-w", "json").stdout
                           )["kvs"][0]["mod_revision"] == before["revision"] + 1
@@ -144,12 +158,15 @@ def test_real_etcd_snapshot_restores_into_kplane(tmp_path):
     assert ours.returncode == 0, ours.stderr
     assert json.loads(ours.stdout) == theirs
 
-    restored = kplane_kv("snapshot", "restore", str(snap), "--data-dir",
-                         str(tmp_path / "target" / "kplane-data"))
+    target = ServerProcess("kplane", tmp_path / "target" / "kplane-data")
+    (tmp_path / "target").mkdir()
+    restored = kplane_kv("snapshot", "restore", str(snap), "--data-dir", str(target.data_dir),
+                         "--name", target.name, "--initial-advertise-peer-urls", target.peer_url)
     assert restored.returncode == 0, restored.stderr
-    target = start_server("kplane", tmp_path / "target")
+    target.start()
     try:
         assert _observe(target.endpoint, facts["compact_at"]) == before
+        assert _member_list(target) == [(target.name, [target.peer_url], [target.client_url])]
         etcdctl(target.endpoint, "put", "/written-after", "1")
         assert json.loads(etcdctl(target.endpoint, "get", "/written-after", "-w", "json").stdout
                           )["kvs"][0]["mod_revision"] == before["revision"] + 1
