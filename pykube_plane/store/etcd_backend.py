@@ -96,7 +96,7 @@ def _bytes_field(number: int, value: bytes) -> bytes:
     return _varint((number << 3) | 2) + _varint(len(value)) + value if value else b""
 
 
-def _fields(data: bytes) -> dict[int, int | bytes]:
+def parse_message(data: bytes) -> dict[int, int | bytes]:
     """The varint and length-delimited fields of a message (the last one of each number)."""
     out: dict[int, int | bytes] = {}
     pos, end = 0, len(data)
@@ -240,7 +240,7 @@ def from_buckets(root: Bucket) -> BackendState:
         if isinstance(value, Bucket) or len(rev_key) not in (17, 18) or rev_key[8:9] != b"_":
             raise NotEtcdDatabaseError(f"snapshot: unexpected key {rev_key!r} in bucket 'key'")
         main, _, sub = _REVISION.unpack_from(rev_key)
-        kv = _fields(value)
+        kv = parse_message(value)
         key = kv.get(1)
         if not isinstance(key, bytes) or not key:
             raise NotEtcdDatabaseError("snapshot: a revision without its key")
@@ -258,7 +258,7 @@ def from_buckets(root: Bucket) -> BackendState:
     scheduled = _compact_revision(meta, b"scheduledCompactRev")
     leases = []
     for lease_key, value in (root.get_bucket(LEASE) or Bucket()).items():
-        lease = _fields(value) if isinstance(value, bytes) else {}
+        lease = parse_message(value) if isinstance(value, bytes) else {}
         if len(lease_key) != 8 or 1 not in lease:
             raise NotEtcdDatabaseError("snapshot: a lease entry that is not a leasepb.Lease")
         leases.append((int(lease[1]), int(lease.get(2, 0))))
