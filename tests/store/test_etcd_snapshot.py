@@ -125,3 +125,34 @@ def _sorted_lessor(lessor: Lessor) -> Lessor:
     pairs = sorted(struct.unpack_from("<qq", dump, 4 + 16 * i) for i in range(n))
     out.load(struct.pack("<I", n) + b"".join(struct.pack("<qq", *p) for p in pairs), 0.0)
     return out
+
+
+async def test_snapshots_of_the_older_kplane_format_still_restore(tmp_path):
+    from pykube_plane.store.store import Store
+
+    store = await Store.open(tmp_path / "a")
+    try:
+        await store.put(b"/old/k", b"v")
+        lease = (await store.lease_grant(60)).id
+        await store.put(b"/old/leased", b"l", lease=lease)
+        rev = store.revision
+        payload = store.snapshot_payload(1, 1, ConfState((store.member_id,)))
+    finally:
+        await store.close()
+    assert payload.startswith(b"KPSNAP2\n")
+    old = tmp_path / "old.snap"
+    old.write_bytes(payload + hashlib.sha256(payload).digest())
+    assert Store.snapshot_status(old)["revision"] == rev
+    Store.snapshot_restore(old, tmp_path / "b", peer_urls=["http://127.0.0.1:2380"])
+    restored = await Store.open(tmp_path / "b")
+    try:
+        assert restored.revision == rev
+        assert (await restored.range(b"/old/leased")).kvs[0].lease == lease
+        assert [m.peer_urls for m in restored.membership.sorted()] == [["http://127.0.0.1:2380"]]
+        # and what it saves now is etcd's format
+        saved = tmp_path / "new.db"
+        await restored.snapshot_save(saved)
+        assert etcd_snapshot.is_etcd_snapshot(saved.read_bytes())
+        assert etcd_snapshot.etcd_status(saved.read_bytes())["revision"] == rev
+    finally:
+        await restored.close()
