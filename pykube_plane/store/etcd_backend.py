@@ -74,6 +74,7 @@ class BackendState:
     consistent_index: int = 0
     term: int = 0
     scheduled_compact_revision: int = 0         # a compaction etcd scheduled but had not finished
+    not_carried: list[str] = field(default_factory=list)  # what etcd kept that the store cannot
 
 
 # --- protobuf, by hand --------------------------------------------------------------------------
@@ -265,12 +266,18 @@ def from_buckets(root: Bucket) -> BackendState:
     members = [orjson.loads(v) for _, v in (root.get_bucket(MEMBERS) or Bucket()).values_only()]
     removed = [int(k, 16) for k, _ in (root.get_bucket(MEMBERS_REMOVED) or Bucket()).values_only()]
     conf = orjson.loads(meta[b"confState"]) if b"confState" in meta else {}
+    not_carried = [f"{len(b)} {name.decode()} entries" for name in (AUTH_USERS, AUTH_ROLES, ALARM)
+                   if (b := root.get_bucket(name)) is not None and len(b)]
+    auth = root.get_bucket(AUTH)
+    if auth is not None and auth.entries.get(b"authEnabled") == b"\x01":
+        not_carried.append("auth enabled")
     return BackendState(
         revision=max(last_main, finished, 1), compact_revision=finished, keys=keys, leases=leases,
         members=members, removed=removed, voters=list(conf.get("voters") or []),
         learners=list(conf.get("learners") or []),
         consistent_index=_u64(meta, b"consistent_index"), term=_u64(meta, b"term"),
-        scheduled_compact_revision=scheduled if scheduled > finished else 0)
+        scheduled_compact_revision=scheduled if scheduled > finished else 0,
+        not_carried=not_carried)
 
 
 def _u64(meta: Bucket, name: bytes) -> int:

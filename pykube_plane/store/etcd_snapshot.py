@@ -9,6 +9,7 @@ exactly what etcd's Maintenance.Snapshot streams and `etcdctl snapshot save` kee
 from __future__ import annotations
 
 import hashlib
+import logging
 import struct
 from typing import NamedTuple
 
@@ -25,6 +26,8 @@ from .etcd_backend import (
 from .kv import StoreError
 from .lease import Lessor
 from .membership import Membership, MemberRecord
+
+log = logging.getLogger("pykube_plane.store.etcd_snapshot")
 
 DIGEST_BYTES = 32
 _BBOLT_MAGIC = struct.pack("<I", bbolt.format.MAGIC)
@@ -126,6 +129,9 @@ def decode_state(data: bytes, require_digest: bool = False) -> BackendState:
 
 def decode_snapshot(data: bytes, now: float, require_digest: bool = True) -> SnapshotState:
     state = decode_state(data, require_digest)
+    if state.not_carried:
+        log.warning("snapshot: not restored (this store has no auth or persisted alarms yet): %s",
+                    ", ".join(state.not_carried))
     mvcc = MVCC.load(build_mvcc_dump(state.revision, state.compact_revision, state.keys))
     if state.scheduled_compact_revision:
         mvcc.compact(state.scheduled_compact_revision)  # etcd finishes it on start, so do we

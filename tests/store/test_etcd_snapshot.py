@@ -156,3 +156,17 @@ async def test_snapshots_of_the_older_kplane_format_still_restore(tmp_path):
         assert etcd_snapshot.etcd_status(saved.read_bytes())["revision"] == rev
     finally:
         await restored.close()
+
+
+def test_what_the_store_cannot_keep_is_named_not_dropped_silently(caplog):
+    root = read_db(ETCD_SNAPSHOT.read_bytes()[:-32])
+    root[b"authUsers"][b"root"] = b"user"
+    root[b"auth"][b"authEnabled"] = b"\x01"
+    db = write_db(root)
+    with caplog.at_level("WARNING", logger="pykube_plane.store.etcd_snapshot"):
+        etcd_snapshot.decode_snapshot(db + hashlib.sha256(db).digest(), 0.0)
+    assert "1 authUsers entries, auth enabled" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="pykube_plane.store.etcd_snapshot"):
+        etcd_snapshot.decode_snapshot(ETCD_SNAPSHOT.read_bytes(), 0.0)
+    assert caplog.text == ""
