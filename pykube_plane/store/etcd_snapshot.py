@@ -128,6 +128,15 @@ def decode_state(data: bytes, require_digest: bool = False) -> BackendState:
 
 
 def decode_snapshot(data: bytes, now: float, require_digest: bool = True) -> SnapshotState:
+    try:
+        return _decode_snapshot(data, now, require_digest)
+    except StoreError:
+        raise
+    except (ValueError, KeyError, TypeError, struct.error) as exc:  # e.g. a member's JSON
+        raise NotEtcdDatabaseError(f"snapshot: damaged etcd database: {exc}") from None
+
+
+def _decode_snapshot(data: bytes, now: float, require_digest: bool) -> SnapshotState:
     state = decode_state(data, require_digest)
     if state.not_carried:
         log.warning("snapshot: not restored (this store has no auth or persisted alarms yet): %s",
@@ -185,7 +194,7 @@ def etcd_status(data: bytes) -> dict:
             crc = _crc32c(crc, key)
             if not isinstance(value, bbolt.Bucket):
                 crc = _crc32c(crc, value)
-            if name == b"key":
+            if name == b"key" and len(key) >= 8:
                 revision = struct.unpack_from(">Q", key)[0]
             total += 1
     return {"hash": crc, "revision": revision, "totalKey": total,

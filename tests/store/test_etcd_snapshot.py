@@ -170,3 +170,17 @@ def test_what_the_store_cannot_keep_is_named_not_dropped_silently(caplog):
     with caplog.at_level("WARNING", logger="pykube_plane.store.etcd_snapshot"):
         etcd_snapshot.decode_snapshot(ETCD_SNAPSHOT.read_bytes(), 0.0)
     assert caplog.text == ""
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 20479), st.integers(1, 255)), min_size=1, max_size=6))
+def test_damaged_etcd_databases_are_store_errors(flips):
+    data = bytearray(ETCD_SNAPSHOT.read_bytes()[:-32])
+    for at, mask in flips:
+        data[at] ^= mask
+    for call in (lambda: etcd_snapshot.decode_snapshot(bytes(data), 0.0, require_digest=False),
+                 lambda: etcd_snapshot.etcd_status(bytes(data))):
+        try:
+            call()
+        except StoreError:
+            pass

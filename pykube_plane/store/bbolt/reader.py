@@ -75,6 +75,14 @@ class _Pages:
     def __init__(self, data: bytes, meta: Meta) -> None:
         self.data = memoryview(data)
         self.meta = meta
+        self.visited: set[int] = set()
+
+    def visit(self, pgid: int) -> None:
+        """Each page belongs to one place in one tree; a second reference is damage (and would
+        let a crafted file make the walk exponential)."""
+        if pgid in self.visited:
+            raise BboltError(f"bbolt: page {pgid}: multiple references")
+        self.visited.add(pgid)
 
     def page(self, pgid: int) -> tuple[memoryview, int, int]:
         """(the page's bytes incl. overflow, flags, count)."""
@@ -107,6 +115,7 @@ def _leaf_elements(page: memoryview, count: int):
 def _walk(pages: _Pages, pgid: int, depth: int, out: list[tuple[int, bytes, bytes]]) -> None:
     if depth > _MAX_DEPTH:
         raise BboltError("bbolt: tree deeper than possible (a cycle?)")
+    pages.visit(pgid)
     page, flags, count = pages.page(pgid)
     if flags == LEAF_PAGE:
         out.extend(_leaf_elements(page, count))
@@ -155,12 +164,22 @@ def _bucket_from_value(pages: _Pages, value: bytes, depth: int) -> Bucket:
 def read_db(data: bytes) -> Bucket:
     """The root bucket (top-level buckets by name) of a bbolt file's current transaction."""
     meta = read_meta(data)
-    return _read_bucket(_Pages(data, meta), meta.root, meta.sequence, None, 0)
+    try:
+        return _read_bucket(_Pages(data, meta), meta.root, meta.sequence, None, 0)
+    except struct.error as exc:  # a count or offset pointing past what the page holds
+        raise BboltError(f"bbolt: damaged page: {exc}") from None
 
 
 def read_freelist(data: bytes) -> list[int]:
     """The free page ids the current meta records (empty when the file keeps no freelist)."""
     meta = read_meta(data)
+    try:
+        return _read_freelist(data, meta)
+    except struct.error as exc:
+        raise BboltError(f"bbolt: damaged freelist: {exc}") from None
+
+
+def _read_freelist(data: bytes, meta: Meta) -> list[int]:
     if meta.freelist == NO_FREELIST:
         return []
     page, flags, count = _Pages(data, meta).page(meta.freelist)
