@@ -894,7 +894,9 @@ def _read_snapshot_file(path: Path, require_digest: bool = True) -> bytes:
     data = path.read_bytes()
     if etcd_snapshot.is_etcd_snapshot(data):
         state = etcd_snapshot.decode_snapshot(data, 0.0, require_digest)
-        return _encode_state(state.mvcc, state.lessor, state.membership, state.conf_state,
+        # The member table stays behind, as etcdutl trims it: a restore founds a new cluster,
+        # and etcd's 64-bit member ids do not fit the Raft core's int64 ones anyway.
+        return _encode_state(state.mvcc, state.lessor, Membership(), ConfState(()),
                              state.index, state.term)
     payload, digest = data[:-32], data[-32:]
     if len(data) < 32 or hashlib.sha256(payload).digest() != digest:

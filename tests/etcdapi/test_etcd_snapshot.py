@@ -227,3 +227,30 @@ def test_alarm_for_member_zero_is_kept_under_zero(tmp_path, kind):
         asyncio.run(body())
     finally:
         srv.stop()
+
+
+def test_etcds_own_backend_file_restores_with_skip_hash_check(tmp_path):
+    """member/snap/db of a stopped etcd: bbolt as etcd left it on disk (no digest, pages it
+    freed), accepted only with --skip-hash-check, as etcdutl does."""
+    source = start_server("etcd", tmp_path / "source")
+    try:
+        facts = asyncio.run(_workload(source.endpoint))
+        before = _observe(source.endpoint, facts["compact_at"])
+    finally:
+        source.stop()
+    db = source.data_dir / "member" / "snap" / "db"
+    target = ServerProcess("kplane", tmp_path / "target" / "kplane-data")
+    (tmp_path / "target").mkdir()
+    refused = kplane_kv("snapshot", "restore", str(db), "--data-dir", str(target.data_dir))
+    assert refused.returncode != 0
+    assert refused.stderr.startswith("Error: snapshot missing hash but --skip-hash-check=false")
+    assert "snapshot missing hash but --skip-hash-check=false" in etcdutl(
+        "snapshot", "restore", str(db), "--data-dir", str(tmp_path / "etcdutl-out")).stderr
+    restored = kplane_kv("snapshot", "restore", str(db), "--data-dir", str(target.data_dir),
+                         "--skip-hash-check", "--initial-advertise-peer-urls", target.peer_url)
+    assert restored.returncode == 0, restored.stderr
+    target.start()
+    try:
+        assert _observe(target.endpoint, facts["compact_at"]) == before
+    finally:
+        target.stop()

@@ -184,3 +184,21 @@ def test_damaged_etcd_databases_are_store_errors(flips):
             call()
         except StoreError:
             pass
+
+
+async def test_a_snapshot_from_etcd_with_a_64_bit_member_id_restores(tmp_path):
+    """etcd's member ids use all 64 bits (the fixture's is 0x9eb28e7aba9e8d31); the restored
+    store founds a new cluster, so the old member table is left behind, as etcdutl does."""
+    from pykube_plane.store.store import Store
+
+    Store.snapshot_restore(ETCD_SNAPSHOT, tmp_path / "r", name="m1",
+                           peer_urls=["http://127.0.0.1:2380"])
+    store = await Store.open(tmp_path / "r")
+    try:
+        assert (store.revision, store.compact_revision) == (7, 3)
+        assert (await store.range(b"c")).kvs[0].lease == LEASE
+        assert [(m.name, m.peer_urls) for m in store.membership.sorted()] == \
+            [("m1", ["http://127.0.0.1:2380"])]
+        assert await store.put(b"f", b"7") == 8
+    finally:
+        await store.close()
