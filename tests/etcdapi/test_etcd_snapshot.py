@@ -254,3 +254,12 @@ def test_etcds_own_backend_file_restores_with_skip_hash_check(tmp_path):
         assert _observe(target.endpoint, facts["compact_at"]) == before
     finally:
         target.stop()
+
+
+@pytest.mark.parametrize("write_out", ["simple", "table", "json"])
+def test_snapshot_status_prints_what_etcdutl_prints(write_out):
+    fixture = ROOT / "tests" / "store" / "data" / "etcd-3.5.1-snapshot.db"
+    theirs = etcdutl("snapshot", "status", str(fixture), "-w", write_out)
+    ours = kplane_kv("snapshot", "status", str(fixture), "-w", write_out)
+    assert theirs.returncode == ours.returncode == 0, ours.stderr
+    assert ours.stdout == theirs.stdout
