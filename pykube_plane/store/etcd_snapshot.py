@@ -14,6 +14,7 @@ import struct
 from typing import NamedTuple
 
 import orjson
+from crc32c import crc32c
 
 from pykube_plane._mvcc import MVCC
 from pykube_plane._raft import ConfState
@@ -155,27 +156,6 @@ def _decode_snapshot(data: bytes, now: float, require_digest: bool) -> SnapshotS
 
 # --- etcdutl snapshot status ----------------------------------------------------------------------
 
-def _crc32c_table() -> list[int]:
-    table = []
-    for n in range(256):
-        c = n
-        for _ in range(8):
-            c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
-        table.append(c)
-    return table
-
-
-_CRC32C = _crc32c_table()
-
-
-def _crc32c(crc: int, data: bytes) -> int:
-    crc ^= 0xFFFFFFFF
-    table = _CRC32C
-    for byte in data:
-        crc = table[(crc ^ byte) & 0xFF] ^ (crc >> 8)
-    return crc ^ 0xFFFFFFFF
-
-
 def etcd_status(data: bytes) -> dict:
     """What `etcdutl snapshot status` prints: a CRC-32C over every top-level bucket's name and
     entries, the last revision in `key`, the number of entries, and the database's size."""
@@ -189,11 +169,11 @@ def etcd_status(data: bytes) -> dict:
     for name, bucket in root.items():
         if not isinstance(bucket, bbolt.Bucket):
             continue
-        crc = _crc32c(crc, name)
+        crc = crc32c(name, crc)
         for key, value in bucket.items():
-            crc = _crc32c(crc, key)
+            crc = crc32c(key, crc)
             if not isinstance(value, bbolt.Bucket):
-                crc = _crc32c(crc, value)
+                crc = crc32c(value, crc)
             if name == b"key" and len(key) >= 8:
                 revision = struct.unpack_from(">Q", key)[0]
             total += 1
