@@ -79,7 +79,12 @@ class BackendState:
 
 # --- protobuf, by hand --------------------------------------------------------------------------
 
+_ONE_BYTE_VARINTS = [bytes((i,)) for i in range(0x80)]  # tags, lengths, small numbers
+
+
 def _varint(value: int) -> bytes:
+    if 0 <= value < 0x80:
+        return _ONE_BYTE_VARINTS[value]
     value &= _MASK64
     out = bytearray()
     while value >= 0x80:
