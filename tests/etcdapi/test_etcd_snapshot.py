@@ -263,3 +263,50 @@ def test_snapshot_status_prints_what_etcdutl_prints(write_out):
     ours = kplane_kv("snapshot", "status", str(fixture), "-w", write_out)
     assert theirs.returncode == ours.returncode == 0, ours.stderr
     assert ours.stdout == theirs.stdout
+
+
+def test_a_snapshot_taken_under_writes_is_one_instant(tmp_path):
+    """Writers keep going while etcdctl streams the snapshot: the file holds every write up to
+    its revision and none after (each put is one key, one revision)."""
+    source = start_server("kplane", tmp_path / "source")
+    snap = tmp_path / "busy.db"
+
+    async def writers_while_saving() -> int:
+        kv = RemoteKV([source.endpoint])
+        stop = asyncio.Event()
+
+        async def writer(n: int) -> None:
+            i = 0
+            while not stop.is_set():
+                await kv.put(b"/busy/%d/%06d" % (n, i), b"x" * 200)
+                i += 1
+
+        try:
+            base = await kv.put(b"/busy-start", b"")
+            tasks = [asyncio.create_task(writer(n)) for n in range(4)]
+            await asyncio.sleep(0.3)
+            await asyncio.to_thread(_snapshot_from, source, snap)
+            stop.set()
+            await asyncio.gather(*tasks)
+            return base
+        finally:
+            await kv.close()
+
+    try:
+        base = asyncio.run(writers_while_saving())
+    finally:
+        source.stop()
+    status = json.loads(kplane_kv("snapshot", "status", str(snap), "-w", "json").stdout)
+    restored = kplane_kv("snapshot", "restore", str(snap), "--data-dir",
+                         str(tmp_path / "target" / "kplane-data"))
+    assert restored.returncode == 0, restored.stderr
+    target = start_server("kplane", tmp_path / "target")
+    try:
+        got = json.loads(etcdctl(target.endpoint, "get", "/busy/", "--prefix", "--keys-only",
+                                 "-w", "json").stdout)
+        revision = got["header"]["revision"]
+        assert revision == status["revision"] > base + 10
+        mods = sorted(kv["mod_revision"] for kv in got["kvs"])
+        assert mods == list(range(base + 1, revision + 1))  # no gap, nothing after
+    finally:
+        target.stop()
