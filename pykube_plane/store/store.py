@@ -50,7 +50,7 @@ from pykube_plane._raft import (
     MemoryStorage, RaftNode, Snapshot,
 )
 
-from . import snapfile
+from . import etcd_snapshot, snapfile
 from .kv import (
     Compare, DeleteOp, DeleteResult, InvalidRequestError, LeaseGrant, LeaseNotFoundError,
     LeaseStatus, Op, PutOp, RangeOp, RangeResult, RequestTooLargeError, StoreClosedError,
@@ -615,28 +615,38 @@ class Store:
         return self._mvcc.hash_kv(revision)
 
     def snapshot_bytes(self) -> bytes:
-        """A consistent snapshot of the applied state, as `snapshot_save` writes it:
-        the state payload followed by its SHA-256 (so a truncated copy is detected on restore)."""
-        payload = self.snapshot_payload(self._applied_index, self.term, self._driver.node.conf_state)
-        return payload + hashlib.sha256(payload).digest()
+        """A consistent snapshot of the applied state in etcd's format (store/etcd_snapshot.py):
+        a bbolt database and its SHA-256, as etcd streams it and `etcdutl` restores it."""
+        return etcd_snapshot.render(self._snapshot_capture())
+
+    async def snapshot_file_bytes(self) -> bytes:
+        """`snapshot_bytes`, the state captured now and rendered off the event loop."""
+        return await asyncio.to_thread(etcd_snapshot.render, self._snapshot_capture())
+
+    def _snapshot_capture(self) -> etcd_snapshot.Capture:
+        return etcd_snapshot.capture(self._mvcc, self._lessor, self.membership,
+                                     self._driver.node.conf_state, self._applied_index, self.term)
 
     async def snapshot_chunks(self, chunk_size: int = 1 << 20) -> AsyncIterator[bytes]:
         """Maintenance.Snapshot as a stream of chunks (state captured at the call)."""
-        data = self.snapshot_bytes()
+        data = await self.snapshot_file_bytes()
         for pos in range(0, len(data), chunk_size):
             yield data[pos:pos + chunk_size]
             await asyncio.sleep(0)
 
     async def snapshot_save(self, path: str | os.PathLike) -> int:
         """etcdctl snapshot save: write a snapshot file atomically; returns its revision."""
-        data = self.snapshot_bytes()
         revision = self._mvcc.revision
+        data = await self.snapshot_file_bytes()
         await asyncio.to_thread(_write_file_atomic, Path(path), data)
         return revision
 
     @staticmethod
     def snapshot_status(path: str | os.PathLike) -> dict:
         """etcdutl snapshot status: hash, revision, total keys, size."""
+        data = Path(path).read_bytes()
+        if etcd_snapshot.is_etcd_snapshot(data):
+            return etcd_snapshot.etcd_status(data)
         payload = _read_snapshot_file(Path(path))
         state = _decode_state(payload, time.monotonic())
         hash_value, _ = state.mvcc.hash_kv(0)
@@ -644,10 +654,12 @@ class Store:
                 "totalKey": int(state.mvcc.stats().get("keys", 0)), "totalSize": len(payload)}
 
     @staticmethod
-    def snapshot_restore(path: str | os.PathLike, data_dir: str | os.PathLike) -> None:
+    def snapshot_restore(path: str | os.PathLike, data_dir: str | os.PathLike, *,
+                         name: str = "default", peer_urls: Sequence[str] = (),
+                         skip_hash_check: bool = False) -> None:
         """etcdutl snapshot restore: a new data dir holding the state, as a new cluster of one
-        member (new member and cluster ids)."""
-        payload = _read_snapshot_file(Path(path))
+        member (new member and cluster ids) named `name` at `peer_urls`."""
+        payload = _read_snapshot_file(Path(path), require_digest=not skip_hash_check)
         data_dir = Path(data_dir)
         member_dir = data_dir / "member"
         if (member_dir / "wal").exists() and any((member_dir / "wal").iterdir()):
@@ -656,7 +668,8 @@ class Store:
         state = _decode_state(payload, 0.0)  # validate before writing anything
         member_id, _cluster_id = _load_identity(member_dir)
         state.membership = Membership()
-        state.membership.apply_conf_change(member_id, MemberRecord(member_id, "default"),
+        state.membership.apply_conf_change(member_id,
+                                           MemberRecord(member_id, name, list(peer_urls)),
                                            (member_id,), ())
         state.conf_state = ConfState((member_id,))
         snapfile.write_snapshot(member_dir / "snap", 1, 1,
@@ -875,8 +888,16 @@ def _decode_state(payload: bytes, now: float) -> _State:
     return _State(mvcc, lessor, membership, ConfState(ids[:n_voters], ids[n_voters:]))
 
 
-def _read_snapshot_file(path: Path) -> bytes:
+def _read_snapshot_file(path: Path, require_digest: bool = True) -> bytes:
+    """The state payload of a snapshot file: etcd's format (a bbolt database), or the
+    KPSNAP payload + SHA-256 that older versions wrote."""
     data = path.read_bytes()
+    if etcd_snapshot.is_etcd_snapshot(data):
+        state = etcd_snapshot.decode_snapshot(data, 0.0, require_digest)
+        # The member table stays behind, as etcdutl trims it: a restore founds a new cluster,
+        # and etcd's 64-bit member ids do not fit the Raft core's int64 ones anyway.
+        return _encode_state(state.mvcc, state.lessor, Membership(), ConfState(()),
+                             state.index, state.term)
     payload, digest = data[:-32], data[-32:]
     if len(data) < 32 or hashlib.sha256(payload).digest() != digest:
         raise StoreError(f"snapshot file {path}: checksum mismatch (truncated or corrupt)")

@@ -803,7 +803,7 @@ def defrag(ctx) -> None:
 
 @kv.group()
 def snapshot() -> None:
-    """Save, restore and inspect snapshots (restore/status read kplane snapshot files)."""
+    """Save, restore and inspect snapshots in etcd's format (bbolt database + sha256)."""
 
 
 @snapshot.command()
@@ -852,14 +852,23 @@ def _store_snapshot_file(path: str):
 @snapshot.command()
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--data-dir", required=True, help="Path to the new data directory.")
+@click.option("--name", default="default", show_default=True,
+              help="Human-readable name for the restored member.")
+@click.option("--initial-advertise-peer-urls", default="http://localhost:2380", show_default=True,
+              help="The restored member's peer URLs (comma-separated), as the member list shows them.")
+@click.option("--skip-hash-check", is_flag=True,
+              help="Restore a database without its sha256 (e.g. a copy of member/snap/db).")
 @command
-def restore(ctx, path, data_dir) -> None:
-    """Restore a snapshot (from etcdctl or kplane kv snapshot save) into a new data directory."""
+def restore(ctx, path, data_dir, name, initial_advertise_peer_urls, skip_hash_check) -> None:
+    """Restore a snapshot (from etcdctl, etcd's member/snap/db, or kplane kv snapshot save)
+    into a new data directory, as etcdutl snapshot restore does."""
     from pykube_plane.store.store import Store
 
+    peer_urls = [u.strip() for u in initial_advertise_peer_urls.split(",") if u.strip()]
     try:
         with _store_snapshot_file(path) as store_file:
-            Store.snapshot_restore(store_file, data_dir)
+            Store.snapshot_restore(store_file, data_dir, name=name, peer_urls=peer_urls,
+                                   skip_hash_check=skip_hash_check)
     except StoreError as exc:
         fail(exc.message)
     except OSError as exc:

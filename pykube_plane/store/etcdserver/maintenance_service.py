@@ -9,7 +9,6 @@ import grpc
 
 from ..etcdpb import rpc_pb2 as pb, rpc_pb2_grpc as pb_grpc
 from .backend import Headers, MemberInfo, ServedStore
-from . import snapshot_envelope
 from .errors import etcd_errors
 from .quota import Alarms
 
@@ -50,7 +49,7 @@ class MaintenanceService(pb_grpc.MaintenanceServicer):
 
     async def Snapshot(self, request: pb.SnapshotRequest, context: grpc.aio.ServicerContext):
         header = self._headers.make()  # the point in time of the snapshot
-        data = snapshot_envelope.wrap(self._store.snapshot_bytes())
+        data = await self._store.snapshot_file_bytes()  # etcd's format: bbolt pages + sha256
         total = len(data)
         for pos in range(0, total, SNAPSHOT_CHUNK_BYTES):
             chunk = data[pos:pos + SNAPSHOT_CHUNK_BYTES]
@@ -68,8 +67,8 @@ class MaintenanceService(pb_grpc.MaintenanceServicer):
             if request.alarm == pb.NONE:
                 affected = []
             else:
-                affected = self._alarms.activate(request.memberID or self._headers.member_id,
-                                                 request.alarm)
+                # etcd keeps the id it is given: 0 is "every member", not this one
+                affected = self._alarms.activate(request.memberID, request.alarm)
         else:
             affected = self._alarms.deactivate(request.memberID, request.alarm)
         return pb.AlarmResponse(header=self._headers.make(),

@@ -1,14 +1,14 @@
-"""The shape etcdctl expects of a snapshot stream, around the store's own snapshot bytes.
+"""The envelope older kplane servers put around their own snapshot bytes; read-only now.
 
-etcd streams its bbolt file (a whole number of 512-byte pages) followed by the file's SHA-256,
-and `etcdctl snapshot save` refuses a stream whose length is not `512 * n + 32`. The store's
-snapshot is `payload + sha256(payload)` of any length, so the server wraps it:
+The server now streams etcd's own format (store/etcd_snapshot.py). Before that it wrapped the
+store's `KPSNAP` snapshot (`payload + sha256(payload)`) to the shape etcdctl checks, a stream of
+`512 * n + 32` bytes:
 
     body = store bytes | zero padding | MAGIC | u64 length of the store bytes  (len(body) % 512 == 0)
     file = body | sha256(body)
 
-`unwrap` turns such a file back into the store's bytes (and passes store files through), so
-`kplane kv snapshot restore|status` read what either etcdctl or `Store.snapshot_save` wrote.
+`unwrap` turns such a file back into the store's bytes (and passes other files through), so
+`kplane kv snapshot restore|status` still read backups taken that way; `wrap` remains for tests.
 """
 from __future__ import annotations
 
