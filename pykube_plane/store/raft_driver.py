@@ -36,7 +36,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import struct
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -51,6 +50,7 @@ from pykube_plane._raft import (
 
 from . import snapfile
 from .kv import StoreClosedError, StoreError
+from .requests import request_id_of
 from .wal import WAL, SnapshotMark
 
 log = logging.getLogger("pykube_plane.store.raft")
@@ -60,7 +60,6 @@ DEFAULT_ELECTION_TICKS = 10        # etcd --election-timeout 1000 ms
 DEFAULT_CATCH_UP_ENTRIES = 5000    # entries kept before a snapshot for slow followers (etcd's)
 ID_SUFFIX_BITS = 48
 _DROPPED_INVALID_CONF_CHANGE = 5     # the Raft core's reason code: a change leaving no voter
-_REQUEST_HEAD = struct.Struct("<BQ")  # what store/requests.py puts first: kind, request id
 
 
 class NoLeaderError(StoreError):
@@ -477,10 +476,9 @@ class RaftDriver:
             if m.type != MSG_PROP:
                 continue
             for entry in m.entries:
-                if entry.type == ENTRY_CONF_CHANGE or len(entry.data) < _REQUEST_HEAD.size:
+                if entry.type == ENTRY_CONF_CHANGE:
                     continue
-                _, request_id = _REQUEST_HEAD.unpack_from(entry.data, 0)
-                p = self._inflight.pop(request_id, None)
+                p = self._inflight.pop(request_id_of(entry.data), None)
                 if p is not None:
                     p.deadline = deadline
                     self._retry.append(p)  # at the next tick: the stream needs time to reconnect

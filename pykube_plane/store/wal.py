@@ -62,6 +62,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
+from .durable_file import fsync_dir
+
 __all__ = [
     "ENTRY_NORMAL", "ENTRY_CONF_CHANGE", "Entry", "HardState", "SnapshotMark", "WAL", "WALError", "WALCorruptError", "segment_name",
 ]
@@ -501,11 +503,7 @@ def _recover(directory: Path, segment_bytes: int, fsync: bool, stats: dict,
     created = not directory.exists()
     directory.mkdir(parents=True, exist_ok=True)
     if created and fsync:
-        parent_fd = os.open(directory.parent, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(parent_fd)
-        finally:
-            os.close(parent_fd)
+        fsync_dir(directory.parent)
     dir_fd = _lock_directory(directory)
     try:
         segments = _list_segments(directory)
