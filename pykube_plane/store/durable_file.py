@@ -5,6 +5,10 @@ import os
 from pathlib import Path
 
 
+# fdatasync skips the inode timestamps but still flushes the size a write changed.
+sync_data = getattr(os, "fdatasync", os.fsync)
+
+
 def fsync_dir(directory: Path) -> None:
     """Make the directory's entries (a new, renamed or removed file) survive a crash."""
     fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
