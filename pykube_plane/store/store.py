@@ -37,7 +37,7 @@ import struct
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, AsyncIterator, Sequence
+from typing import Any, Sequence
 
 import orjson
 
@@ -217,14 +217,6 @@ class Store:
         check_key(key)
         if not serializable and not self._driver.local_reads:
             await self._driver.read_barrier()
-        return self._sm.mvcc.range(key, range_end, revision, limit, count_only, keys_only)
-
-    def range_now(self, key: bytes, range_end: bytes = b"", *, revision: int = 0, limit: int = 0,
-                  count_only: bool = False, keys_only: bool = False) -> RangeResult:
-        """Synchronous read for in-process callers on the loop thread (no await): this member's
-        applied state, linearizable on a store of one member."""
-        self._check_open()
-        check_key(key)
         return self._sm.mvcc.range(key, range_end, revision, limit, count_only, keys_only)
 
     @property
@@ -526,13 +518,6 @@ class Store:
         sm = self._sm
         return saved_snapshot.seal(sm.snapshot_payload(sm.applied_index, self.term,
                                                        self._driver.node.conf_state))
-
-    async def snapshot_chunks(self, chunk_size: int = 1 << 20) -> AsyncIterator[bytes]:
-        """Maintenance.Snapshot as a stream of chunks (state captured at the call)."""
-        data = self.snapshot_bytes()
-        for pos in range(0, len(data), chunk_size):
-            yield data[pos:pos + chunk_size]
-            await asyncio.sleep(0)
 
     async def snapshot_save(self, path: str | os.PathLike) -> int:
         """etcdctl snapshot save: write a snapshot file atomically; returns its revision."""
