@@ -11,7 +11,7 @@ from pykube_plane.store.kv import StoreError
 from pykube_plane.store.remote import RemoteKV
 
 from .printer import dumps, humanize_bytes, pb_to_json_dict, table, write
-from .root import Settings, command, fail, kv, run
+from .root import Settings, call_endpoint, command, fail, kv, run
 
 
 @kv.group()
@@ -93,12 +93,8 @@ def status(ctx, cluster) -> None:
         targets = await _endpoints_of(settings, client, cluster)
         results = []
         for target in targets:
-            one = settings.client([target])
-            try:
-                resp = await one.conn.call(lambda e: e.maintenance.Status, pb.StatusRequest(),
-                                           retry_safe=True)
-            finally:
-                await one.close()
+            resp = await call_endpoint(settings, target, lambda e: e.maintenance.Status,
+                                       pb.StatusRequest(), retry_safe=True)
             results.append((target, resp))
         if settings.write_out == "json":
             write(dumps([{"Endpoint": t, "Status": pb_to_json_dict(r)} for t, r in results]) + "\n")
@@ -127,11 +123,9 @@ def hashkv(ctx, rev, cluster) -> None:
         targets = await _endpoints_of(settings, client, cluster)
         results = []
         for target in targets:
-            one = settings.client([target])
-            try:
-                results.append((target, await one.hash_kv(rev)))
-            finally:
-                await one.close()
+            resp = await call_endpoint(settings, target, lambda e: e.maintenance.HashKV,
+                                       pb.HashKVRequest(revision=rev), retry_safe=True)
+            results.append((target, resp))
         if settings.write_out == "json":
             write(dumps([{"Endpoint": t, "HashKV": pb_to_json_dict(r)} for t, r in results]) + "\n")
         elif settings.write_out == "table":

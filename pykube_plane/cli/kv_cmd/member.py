@@ -7,7 +7,7 @@ from pykube_plane.store.etcdpb import rpc_pb2 as pb
 from pykube_plane.store.remote import RemoteKV
 
 from .printer import dumps, pb_to_json_dict, table, write
-from .root import Settings, command, fail, kv, run
+from .root import Settings, call_endpoint, command, fail, kv, run
 
 
 @kv.group()
@@ -53,6 +53,15 @@ async def _cluster_call(client: RemoteKV, method: str, request):
     return await client.conn.call(lambda e: getattr(e.cluster, method), request, retry_safe=False)
 
 
+def _change_member(ctx, target: int, method: str, request, done: str) -> None:
+    """One Cluster call about member `target`, reported as etcdctl words it."""
+    async def body(settings: Settings, client: RemoteKV) -> None:
+        resp = await _cluster_call(client, method, request)
+        write(f"Member {target:16x} {done} cluster {resp.header.cluster_id:16x}\n")
+
+    run(ctx, body)
+
+
 @member.command(name="add")
 @click.argument("name")
 @click.option("--peer-urls", required=True, help="Comma separated peer URLs for the new member.")
@@ -88,12 +97,8 @@ def member_add(ctx, name, peer_urls, learner) -> None:
 def member_remove(ctx, member_id) -> None:
     """Remove a member from the cluster (it stops itself)."""
     target = _member_id(member_id)
-
-    async def body(settings: Settings, client: RemoteKV) -> None:
-        resp = await _cluster_call(client, "MemberRemove", pb.MemberRemoveRequest(ID=target))
-        write(f"Member {target:16x} removed from cluster {resp.header.cluster_id:16x}\n")
-
-    run(ctx, body)
+    _change_member(ctx, target, "MemberRemove", pb.MemberRemoveRequest(ID=target),
+                   "removed from")
 
 
 @member.command(name="promote")
@@ -102,12 +107,8 @@ def member_remove(ctx, member_id) -> None:
 def member_promote(ctx, member_id) -> None:
     """Promote a learner, once in sync with the leader, to a voting member."""
     target = _member_id(member_id)
-
-    async def body(settings: Settings, client: RemoteKV) -> None:
-        resp = await _cluster_call(client, "MemberPromote", pb.MemberPromoteRequest(ID=target))
-        write(f"Member {target:16x} promoted in cluster {resp.header.cluster_id:16x}\n")
-
-    run(ctx, body)
+    _change_member(ctx, target, "MemberPromote", pb.MemberPromoteRequest(ID=target),
+                   "promoted in")
 
 
 @member.command(name="update")
@@ -117,14 +118,8 @@ def member_promote(ctx, member_id) -> None:
 def member_update(ctx, member_id, peer_urls) -> None:
     """Update a member's peer URLs."""
     target = _member_id(member_id)
-    urls = _peer_urls(peer_urls)
-
-    async def body(settings: Settings, client: RemoteKV) -> None:
-        resp = await _cluster_call(client, "MemberUpdate",
-                                   pb.MemberUpdateRequest(ID=target, peerURLs=urls))
-        write(f"Member {target:16x} updated in cluster {resp.header.cluster_id:16x}\n")
-
-    run(ctx, body)
+    _change_member(ctx, target, "MemberUpdate",
+                   pb.MemberUpdateRequest(ID=target, peerURLs=_peer_urls(peer_urls)), "updated in")
 
 
 @kv.command(name="move-leader")
@@ -137,23 +132,15 @@ def move_leader(ctx, transferee_id) -> None:
     async def body(settings: Settings, client: RemoteKV) -> None:
         leader_endpoint, leader_id = None, 0
         for endpoint in client.conn.endpoints:
-            one = settings.client([endpoint])
-            try:
-                st = await one.conn.call(lambda e: e.maintenance.Status, pb.StatusRequest(),
-                                         retry_safe=True)
-            finally:
-                await one.close()
+            st = await call_endpoint(settings, endpoint, lambda e: e.maintenance.Status,
+                                     pb.StatusRequest(), retry_safe=True)
             if st.leader == st.header.member_id:
                 leader_endpoint, leader_id = endpoint, st.header.member_id
                 break
         if leader_endpoint is None:
             fail(f"no leader endpoint given at {client.conn.endpoints}")
-        one = settings.client([leader_endpoint])
-        try:
-            await one.conn.call(lambda e: e.maintenance.MoveLeader,
-                                pb.MoveLeaderRequest(targetID=target), retry_safe=False)
-        finally:
-            await one.close()
+        await call_endpoint(settings, leader_endpoint, lambda e: e.maintenance.MoveLeader,
+                            pb.MoveLeaderRequest(targetID=target), retry_safe=False)
         write(f"Leadership transferred from {leader_id:x} to {target:x}\n")
 
     run(ctx, body)

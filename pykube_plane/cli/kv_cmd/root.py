@@ -64,6 +64,16 @@ def run(ctx: click.Context, body: Callable[[Settings, RemoteKV], Awaitable[Any]]
         sys.exit(EXIT_INTERRUPTED)
 
 
+async def call_endpoint(settings: Settings, endpoint: str, method: Callable, request, *,
+                        retry_safe: bool):
+    """One call to exactly `endpoint`, on a client of its own (etcdctl's per-endpoint commands)."""
+    one = settings.client([endpoint])
+    try:
+        return await one.conn.call(method, request, retry_safe=retry_safe)
+    finally:
+        await one.close()
+
+
 def command(fn: Callable) -> Callable:
     """Decorator: pass the click context first, the rest as click gives it."""
     return click.pass_context(fn)
@@ -125,7 +135,9 @@ def _merge(settings: "Settings", values: dict[str, Any]) -> None:
         settings.hex = True
 
 
-class KvCommand(click.Command):
+class _TakesGlobalFlags:
+    """Mixed into a click command or group: it takes the global flags too."""
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.params.extend(_global_options())
@@ -135,16 +147,12 @@ class KvCommand(click.Command):
         return super().invoke(ctx)
 
 
-class KvGroup(click.Group):
+class KvCommand(_TakesGlobalFlags, click.Command):
+    pass
+
+
+class KvGroup(_TakesGlobalFlags, click.Group):
     command_class = KvCommand
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.params.extend(_global_options())
-
-    def invoke(self, ctx: click.Context) -> Any:
-        _apply_globals(ctx)
-        return super().invoke(ctx)
 
 
 KvGroup.group_class = KvGroup
