@@ -135,7 +135,7 @@ async def start(member: RecoveredMember, cluster: ClusterConfig | None,
             transport = PeerTransport(
                 member.member_id, member.cluster_id, cluster.listen_peer_urls,
                 on_message=driver.receive, on_unreachable=driver.report_unreachable,
-                on_snapshot_status=driver.report_snapshot, snapshot_data=driver.snapshot_data,
+                on_snapshot_status=driver.report_snapshot, snapshot_data=driver.snapshots.data,
                 on_call=on_peer_call)
             await transport.start()
             peers = member.machine.membership.peer_urls()
