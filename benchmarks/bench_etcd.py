@@ -14,7 +14,7 @@ benchmarks/results/etcd.json, with the rate of a do-nothing grpc.aio server meas
 run: that is the ceiling any Python gRPC server reaches here, and the unary figures sit near it.
 
     pytest benchmarks/bench_etcd.py --benchmark-only      # as `make bench` runs it
-    python benchmarks/bench_etcd.py [--quick]               # the same, printed
+    python -m benchmarks.bench_etcd [--quick]               # the same, printed (from the repo root)
 """
 from __future__ import annotations
 
@@ -27,12 +27,10 @@ from pathlib import Path
 
 import grpc
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from pykube_plane.store.etcdpb import rpc_pb2 as pb, rpc_pb2_grpc as pb_grpc
+from tests.store.etcdserver.servers import start_server
 
-from pykube_plane.store.etcdpb import rpc_pb2 as pb, rpc_pb2_grpc as pb_grpc  # noqa: E402
-from tests.etcdapi.servers import start_server  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 CONCURRENCY = 64
 CHANNELS = 4          # client connections, requests spread round-robin
@@ -184,7 +182,8 @@ def grpc_floor(ranges: int) -> dict:
     from tests.conftest import free_port
 
     port = free_port()
-    proc = subprocess.Popen([sys.executable, __file__, "--floor-server", str(port)], cwd=ROOT)
+    floor = [sys.executable, "-m", "benchmarks.bench_etcd", "--floor-server", str(port)]
+    proc = subprocess.Popen(floor, cwd=ROOT)
     try:
         with grpc.insecure_channel(f"127.0.0.1:{port}") as ch:
             grpc.channel_ready_future(ch).result(timeout=30)

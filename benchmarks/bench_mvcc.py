@@ -11,9 +11,7 @@ benchmarks/results/mvcc.json when it finishes.
 from __future__ import annotations
 
 import itertools
-import sys
 import time
-from pathlib import Path
 
 import pytest
 
@@ -21,9 +19,7 @@ from pykube_plane._mvcc import MVCC, WatchIndex
 from pykube_plane.store.kv import TARGET_MOD, RESULT_EQUAL, Compare, PutOp, RangeOp, prefix_end
 
 from benchmarks.conftest import write_result
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "store"))
-from mvcc_model import MVCCModel, WatchIndexModel  # noqa: E402
+from tests.store.mvcc_model import MVCCModel, WatchIndexModel
 
 NAMESPACES = 10
 PODS_PER_NAMESPACE = 1000

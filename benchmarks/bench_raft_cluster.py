@@ -272,7 +272,6 @@ if __name__ == "__main__":
     elif len(sys.argv) > 1 and sys.argv[1] == "member-pysyncobj":
         pysyncobj_member(sys.argv[2], sys.argv[3], sys.argv[4], float(sys.argv[5]))
     else:
-        sys.path.insert(0, str(ROOT))
         from benchmarks.conftest import write_result
         path = write_result("raft_cluster", measure())
         print(path.read_text())

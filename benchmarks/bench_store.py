@@ -27,11 +27,11 @@ async def durable_puts(writers: int, total: int, fsync: bool = True) -> dict:
                 await store.put(b"/bench/%02d/%08d" % (w, i), VALUE)
                 latencies.append(time.perf_counter() - t0)
 
-        fsyncs_before = store._wal.stats.get("fsyncs", 0)
+        fsyncs_before = store.wal_stats.get("fsyncs", 0)
         t0 = time.perf_counter()
         await asyncio.gather(*(writer(w) for w in range(writers)))
         elapsed = time.perf_counter() - t0
-        fsyncs = store._wal.stats.get("fsyncs", 0) - fsyncs_before
+        fsyncs = store.wal_stats.get("fsyncs", 0) - fsyncs_before
         await store.close()
     latencies.sort()
     n = len(latencies)

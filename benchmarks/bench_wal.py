@@ -5,7 +5,7 @@ directory. Alongside, the raw floor: a bare write + fdatasync loop in one thread
 most a one-at-a-time writer could reach on this disk. Figures and ratios measured in one run are
 written to benchmarks/results/wal.json.
 
-    .venv/bin/python benchmarks/bench_wal.py [--seconds 3] [--repeats 3] [--dir PATH]
+    .venv/bin/python -m benchmarks.bench_wal [--seconds 3] [--repeats 3] [--dir PATH]
 """
 from __future__ import annotations
 
@@ -24,10 +24,9 @@ from pathlib import Path
 
 import uvloop
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from pykube_plane.store.wal import WAL, Entry
 
-from pykube_plane.store.wal import WAL, Entry  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 PAYLOAD = os.urandom(256)
 RESULTS = ROOT / "benchmarks" / "results" / "wal.json"
@@ -104,7 +103,7 @@ def main() -> None:
     group = statistics.median(r["appends_per_s"] for r in runs["group64"])
     result = {
         "benchmark": "wal durable appends (fsync on, 256-byte payloads)",
-        "command": "python benchmarks/bench_wal.py " + " ".join(sys.argv[1:]),
+        "command": "python -m benchmarks.bench_wal " + " ".join(sys.argv[1:]),
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "machine": {"platform": platform.platform(), "python": platform.python_version(),
                     "cpus": os.cpu_count(), "data_dir": str(args.dir)},

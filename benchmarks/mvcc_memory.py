@@ -6,7 +6,7 @@ Every value is a distinct bytes object, as real values are. Events are drained e
 as the store's apply loop does after each batch. For scale, the figure quoted for etcd with
 this load is about 470 MB of RSS (not measured here).
 
-    .venv/bin/python benchmarks/mvcc_memory.py [--keys N]
+    .venv/bin/python -m benchmarks.mvcc_memory [--keys N]      (from the repo root)
 
 writes benchmarks/results/mvcc_memory.json.
 """
@@ -44,12 +44,10 @@ def value_of(i: int) -> bytes:
 
 def measure(variant: str, n_keys: int) -> dict:
     """Runs inside the subprocess."""
-    sys.path.insert(0, str(ROOT))
-    sys.path.insert(0, str(ROOT / "tests" / "store"))
     if variant == "compiled":
         from pykube_plane._mvcc import MVCC as Store
     else:
-        from mvcc_model import MVCCModel as Store
+        from tests.store.mvcc_model import MVCCModel as Store
     assert len(key_of(n_keys)) == KEY_SIZE and len(value_of(0)) == VALUE_SIZE
     gc.collect()
     store = Store()
@@ -79,11 +77,11 @@ def main() -> None:
         return
     results = {}
     for variant in ("compiled", "model"):
-        out = subprocess.run([sys.executable, __file__, "--variant", variant, "--keys", str(args.keys)],
-                             check=True, capture_output=True, text=True).stdout
+        out = subprocess.run([sys.executable, "-m", "benchmarks.mvcc_memory", "--variant", variant,
+                              "--keys", str(args.keys)],
+                             check=True, capture_output=True, text=True, cwd=ROOT).stdout
         results[variant] = json.loads(out)
         print(variant, results[variant], flush=True)
-    sys.path.insert(0, str(ROOT))
     from benchmarks.conftest import write_result
     path = write_result("mvcc_memory", {
         **results,
@@ -92,7 +90,7 @@ def main() -> None:
         "note": ("RSS growth over the puts, one subprocess per variant; 64 B keys, 256 B distinct "
                  "values; the figure quoted for etcd with this load is ~470 MB (not measured "
                  "here); "
-                 "python benchmarks/mvcc_memory.py"),
+                 "python -m benchmarks.mvcc_memory"),
     })
     print("wrote", path)
 

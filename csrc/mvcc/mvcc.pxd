@@ -121,14 +121,6 @@ cdef class MVCC:
     cdef object do_delete(self, object op)
     cdef object do_txn(self, object op, list path, Py_ssize_t *step)
     cdef object run_txn(self, list then_ops, list else_ops, list path, Py_ssize_t *step)
-    cdef void compare_path(self, object op, list path) except *
-    cdef void compare_path_of(self, list compares, list then_ops, list else_ops,
-                              list path) except *
-    cdef bint compare_holds(self, object compare) except -1
-    cdef void check_path(self, object op, list path, Py_ssize_t *step) except *
-    cdef void check_path_of(self, list then_ops, list else_ops, list path,
-                            Py_ssize_t *step) except *
-    cdef void check_put(self, object op) except *
     cdef void attach_lease(self, int64_t lease, int32_t key_id) except *
     cdef void detach_lease(self, int64_t lease, int32_t key_id) except *
     cdef object event_at(self, Py_ssize_t log_index)

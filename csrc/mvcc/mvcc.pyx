@@ -56,6 +56,9 @@ from pykube_plane.store.kv import (
 include "objects.pxi"
 include "key_table.pxi"
 include "watch_index.pxi"
+include "range_scan.pxi"
+include "txn_checks.pxi"
+include "snapshot.pxi"
 
 ERR_EMPTY_KEY = "etcdserver: key is not provided"
 ERR_VALUE_PROVIDED = "etcdserver: value is provided"
@@ -63,280 +66,6 @@ ERR_LEASE_PROVIDED = "etcdserver: lease is provided"
 ERR_DUPLICATE_KEY = "etcdserver: duplicate key given in txn request"
 ERR_DUPLICATE_WATCH = "etcdserver: mvcc: duplicate watch ID provided"
 ERR_CORRUPT_DUMP = "etcdserver: mvcc: corrupt snapshot data"
-
-cdef enum:
-    TARGET_CODE_VERSION = 0
-    TARGET_CODE_CREATE = 1
-    TARGET_CODE_MOD = 2
-    TARGET_CODE_VALUE = 3
-    TARGET_CODE_LEASE = 4
-    RESULT_CODE_EQUAL = 0
-    RESULT_CODE_NOT_EQUAL = 1
-    RESULT_CODE_LESS = 2
-    RESULT_CODE_GREATER = 3
-
-cdef dict TARGET_CODES = {TARGET_VERSION: TARGET_CODE_VERSION, TARGET_CREATE: TARGET_CODE_CREATE,
-                          TARGET_MOD: TARGET_CODE_MOD, TARGET_VALUE: TARGET_CODE_VALUE,
-                          TARGET_LEASE: TARGET_CODE_LEASE}
-cdef dict RESULT_CODES = {RESULT_EQUAL: RESULT_CODE_EQUAL, RESULT_NOT_EQUAL: RESULT_CODE_NOT_EQUAL,
-                          RESULT_LESS: RESULT_CODE_LESS, RESULT_GREATER: RESULT_CODE_GREATER}
-
-# The dump format (little endian), shared with the model:
-#   magic, revision (i64), compact_revision (i64), key count (u64);
-#   per key in key order: key length (u32), key, record count (u32), then per record, oldest
-#   first: main (i64), sub (u32), value length (u32), create_revision, version, lease (i64
-#   each), value;  finally a CRC-32 (zlib's) of everything before it.
-DUMP_MAGIC = b"PKMVCC01"
-cdef const char *DUMP_MAGIC_TEXT = b"PKMVCC01"
-cdef enum:
-    DUMP_HEAD_SIZE = 32
-    DUMP_RECORD_SIZE = 40
-    DUMP_CRC_SIZE = 4
-    CRC_BUFFER_SIZE = 65536
-
-
-# ----------------------------------------------------------------------------------- encoding
-
-cdef inline void put_u32(char *p, uint32_t v) noexcept nogil:
-    cdef int i
-    for i in range(4):
-        p[i] = <char>((v >> (8 * i)) & 0xFF)
-
-
-cdef inline void put_i64(char *p, int64_t v) noexcept nogil:
-    cdef uint64_t u = <uint64_t>v
-    cdef int i
-    for i in range(8):
-        p[i] = <char>((u >> (8 * i)) & 0xFF)
-
-
-cdef inline uint32_t get_u32(const char *p) noexcept nogil:
-    cdef uint32_t v = 0
-    cdef int i
-    for i in range(4):
-        v |= (<uint32_t><uint8_t>p[i]) << (8 * i)
-    return v
-
-
-cdef inline int64_t get_i64(const char *p) noexcept nogil:
-    cdef uint64_t v = 0
-    cdef int i
-    for i in range(8):
-        v |= (<uint64_t><uint8_t>p[i]) << (8 * i)
-    return <int64_t>v
-
-
-cdef inline void put_record(char *p, RevisionRecord *rec) noexcept nogil:
-    put_i64(p, rec.main)
-    put_u32(p + 8, rec.sub)
-    put_u32(p + 12, rec.value_len)
-    put_i64(p + 16, rec.create_revision)
-    put_i64(p + 24, rec.version)
-    put_i64(p + 32, rec.lease)
-
-
-# A CRC-32 fed in pieces: small pieces are batched so zlib is called once per 64 KiB.
-cdef struct CrcStream:
-    char *buffer
-    size_t used
-    uint32_t crc
-
-
-cdef int crc_flush(CrcStream *stream) except -1:
-    if stream.used:
-        stream.crc = _crc32(PyBytes_FromStringAndSize(stream.buffer, stream.used), stream.crc)
-        stream.used = 0
-    return 0
-
-
-cdef int crc_feed(CrcStream *stream, const char *p, size_t n) except -1:
-    if stream.used + n > CRC_BUFFER_SIZE:
-        crc_flush(stream)
-        if n > CRC_BUFFER_SIZE:
-            stream.crc = _crc32(PyBytes_FromStringAndSize(p, n), stream.crc)
-            return 0
-    memcpy(stream.buffer + stream.used, p, n)
-    stream.used += n
-    return 0
-
-
-cdef int log_order(const void *a, const void *b) noexcept nogil:
-    cdef const LogEntry *x = <const LogEntry*>a
-    cdef const LogEntry *y = <const LogEntry*>b
-    if x.main != y.main:
-        return -1 if x.main < y.main else 1
-    return (x.sub > y.sub) - (x.sub < y.sub)
-
-
-# ----------------------------------------------------------------------------------- validation
-
-cdef inline bint is_open_end(bytes range_end) noexcept:
-    """range_end b"\\0": every key from `key` on."""
-    return len(range_end) == 1 and (<const char*>range_end)[0] == 0
-
-
-cdef bint in_range(const char *k, size_t k_len, bytes key, bytes range_end) noexcept:
-    cdef Py_ssize_t end_len = len(range_end)
-    if end_len == 0:
-        return compare_bytes(k, k_len, key, len(key)) == 0
-    if compare_bytes(k, k_len, key, len(key)) < 0:
-        return False
-    return is_open_end(range_end) or compare_bytes(k, k_len, range_end, end_len) < 0
-
-
-cdef inline void check_key(bytes key) except *:
-    if not key:
-        raise InvalidRequestError(ERR_EMPTY_KEY)
-
-
-cdef inline void check_bytes(object field) except *:
-    if type(field) is not bytes:
-        raise InvalidRequestError()
-
-
-cdef inline void check_int64(object field) except *:
-    if not isinstance(field, int) or not (INT64_MIN <= field <= INT64_MAX):
-        raise InvalidRequestError()
-
-
-cdef void validate_op(object op) except *:
-    """etcd's checkRequestOp / checkTxnRequest, recursively; field types too, so that nothing
-    can fail once the txn has started writing."""
-    kind = type(op)
-    if kind is PutOp:
-        check_bytes(get_slot(op, PUT_KEY))
-        check_key(get_slot(op, PUT_KEY))
-        check_bytes(get_slot(op, PUT_VALUE))
-        check_int64(get_slot(op, PUT_LEASE))
-        if get_slot(op, PUT_IGNORE_VALUE) and get_slot(op, PUT_VALUE):
-            raise InvalidRequestError(ERR_VALUE_PROVIDED)
-        if get_slot(op, PUT_IGNORE_LEASE) and get_slot(op, PUT_LEASE):
-            raise InvalidRequestError(ERR_LEASE_PROVIDED)
-    elif kind is RangeOp:
-        check_bytes(get_slot(op, RANGE_KEY))
-        check_key(get_slot(op, RANGE_KEY))
-        check_bytes(get_slot(op, RANGE_END))
-        check_int64(get_slot(op, RANGE_REVISION))
-        check_int64(get_slot(op, RANGE_LIMIT))
-    elif kind is DeleteOp:
-        check_bytes(get_slot(op, DEL_KEY))
-        check_key(get_slot(op, DEL_KEY))
-        check_bytes(get_slot(op, DEL_RANGE_END))
-    elif kind is TxnOp:
-        validate_txn(as_list(get_slot(op, TXN_COMPARE)), as_list(get_slot(op, TXN_SUCCESS)),
-                     as_list(get_slot(op, TXN_FAILURE)))
-    else:
-        raise InvalidRequestError()
-
-
-cdef void validate_txn(list compares, list then_ops, list else_ops) except *:
-    for c in compares:
-        if type(c) is not Compare:
-            raise InvalidRequestError()
-        check_bytes(get_slot(c, CMP_KEY))
-        check_key(get_slot(c, CMP_KEY))
-        check_bytes(get_slot(c, CMP_RANGE_END))
-        target = TARGET_CODES.get(get_slot(c, CMP_TARGET))
-        operand = get_slot(c, CMP_OPERAND)
-        if target is None or get_slot(c, CMP_RESULT) not in RESULT_CODES:
-            raise InvalidRequestError()
-        if target == TARGET_CODE_VALUE:
-            check_bytes(operand)
-        else:
-            check_int64(operand)
-    for op in then_ops:
-        validate_op(op)
-    for op in else_ops:
-        validate_op(op)
-
-
-cdef tuple check_intervals(list ops):
-    """etcd's checkIntervals: no key is put twice, or put and deleted, on one path of a txn.
-
-    Returns (keys put, ranges deleted) by `ops`, for the enclosing level's check. A delete with
-    range_end b"\0" covers every key from its key on (etcd's interval tree reads that end as the
-    string "\0" and so misses such overlaps; the intent of the rule is the open range).
-    """
-    cdef list deletes = [(get_slot(op, DEL_KEY), get_slot(op, DEL_RANGE_END))
-                         for op in ops if type(op) is DeleteOp]
-    cdef set puts = set()
-    cdef list nested_deletes = []
-    for op in ops:
-        if type(op) is not TxnOp:
-            continue
-        puts_then, deletes_then = check_intervals(as_list(get_slot(op, TXN_SUCCESS)))
-        puts_else, deletes_else = check_intervals(as_list(get_slot(op, TXN_FAILURE)))
-        for k in puts_then:
-            if k in puts or deleted_by(k, deletes):
-                raise InvalidRequestError(ERR_DUPLICATE_KEY)
-            puts.add(k)
-        for k in puts_else:
-            # then and else exclude each other: a key both branches put is no conflict
-            if (k in puts and k not in puts_then) or deleted_by(k, deletes):
-                raise InvalidRequestError(ERR_DUPLICATE_KEY)
-            puts.add(k)
-        nested_deletes += deletes_then
-        nested_deletes += deletes_else
-    deletes += nested_deletes
-    for op in ops:
-        if type(op) is PutOp:
-            k = get_slot(op, PUT_KEY)
-            if k in puts or deleted_by(k, deletes):
-                raise InvalidRequestError(ERR_DUPLICATE_KEY)
-            puts.add(k)
-    return puts, deletes
-
-
-cdef bint deleted_by(bytes k, list deletes) except -1:
-    for key, range_end in deletes:
-        if in_range(k, len(k), key, range_end):
-            return True
-    return False
-
-
-cdef inline void check_branch(list ops) except *:
-    # one op (the usual Kubernetes txn) cannot conflict with itself
-    if len(ops) > 1 or (len(ops) == 1 and type(ops[0]) is TxnOp):
-        check_intervals(ops)
-
-
-cdef inline list as_list(object ops):
-    return ops if type(ops) is list else list(ops)
-
-
-cdef inline bint result_holds(int result, int order) noexcept:
-    if result == RESULT_CODE_EQUAL:
-        return order == 0
-    if result == RESULT_CODE_NOT_EQUAL:
-        return order != 0
-    if result == RESULT_CODE_LESS:
-        return order < 0
-    return order > 0
-
-
-cdef bint compare_record(RevisionRecord *rec, int target, int result, object operand) except -1:
-    """Compare one record (NULL: a missing key, all zero) with a Compare's operand."""
-    cdef int64_t left, right
-    cdef bytes expected
-    if target == TARGET_CODE_VALUE:
-        if rec == NULL:
-            return False  # a missing key has no value to compare
-        expected = <bytes>operand
-        return result_holds(result, compare_bytes(rec.value, rec.value_len,
-                                                  expected, len(expected)))
-    if rec == NULL:
-        left = 0
-    elif target == TARGET_CODE_VERSION:
-        left = rec.version
-    elif target == TARGET_CODE_CREATE:
-        left = rec.create_revision
-    elif target == TARGET_CODE_MOD:
-        left = rec.main
-    else:
-        left = rec.lease
-    right = operand
-    return result_holds(result, (left > right) - (left < right))
-
 
 # ----------------------------------------------------------------------------------- the store
 
@@ -469,13 +198,10 @@ cdef class MVCC:
         cdef Py_ssize_t count = 0
         cdef const char *k = key
         cdef uint32_t k_len = <uint32_t>len(key)
-        cdef Py_ssize_t end_len = len(range_end)
-        cdef bint open_end = is_open_end(range_end)
         cdef int32_t key_id
         cdef RevisionRecord *rec
-        cdef KeyEntry *entry
-        cdef Cursor cursor
-        if end_len == 0:
+        cdef RangeScan scan
+        if len(range_end) == 0:
             key_id = self.table.find(k, k_len, hash_bytes(k, k_len))
             rec = self.record_at(key_id, at) if key_id >= 0 else NULL
             if rec == NULL:
@@ -483,23 +209,16 @@ cdef class MVCC:
             kvs = [] if count_only else [self.key_value(key_id, rec, keys_only, key)]
             return new_range_result(kvs, 1, False, current)
         kvs = []
-        if not open_end and compare_bytes(range_end, end_len, k, k_len) <= 0:
-            return new_range_result(kvs, 0, False, current)
-        self.table.seek(k, k_len, &cursor)
+        range_scan_start(&scan, self.table, key, range_end)
         while True:
-            key_id = self.table.id_at(&cursor)
+            key_id = range_scan_next(&scan, self.table)
             if key_id < 0:
-                break
-            entry = self.table.entries[key_id]
-            if not open_end and compare_bytes(entry_key(entry), entry.key_len,
-                                              range_end, end_len) >= 0:
                 break
             rec = self.record_at(key_id, at)
             if rec != NULL:
                 count += 1
                 if not count_only and (limit <= 0 or count <= limit):
                     kvs.append(self.key_value(key_id, rec, keys_only))
-            self.table.advance(&cursor)
         return new_range_result(kvs, count, not count_only and 0 < limit < count, current)
 
     # ------------------------------------------------------------------------------ writes
@@ -600,29 +319,21 @@ cdef class MVCC:
         cdef int64_t main = self.revision + 1
         cdef const char *k = key
         cdef uint32_t k_len = <uint32_t>len(key)
-        cdef Py_ssize_t end_len = len(range_end)
-        cdef bint open_end = is_open_end(range_end)
-        cdef Cursor cursor
+        cdef RangeScan scan
         cdef int32_t key_id
-        cdef KeyEntry *entry
         cdef list victims = []
-        if end_len == 0:
+        if len(range_end) == 0:
             key_id = self.table.find(k, k_len, hash_bytes(k, k_len))
             if key_id >= 0 and self.latest(key_id) != NULL:
                 victims.append(key_id)
-        elif open_end or compare_bytes(range_end, end_len, k, k_len) > 0:
-            self.table.seek(k, k_len, &cursor)
+        else:
+            range_scan_start(&scan, self.table, key, range_end)
             while True:
-                key_id = self.table.id_at(&cursor)
+                key_id = range_scan_next(&scan, self.table)
                 if key_id < 0:
-                    break
-                entry = self.table.entries[key_id]
-                if not open_end and compare_bytes(entry_key(entry), entry.key_len,
-                                                  range_end, end_len) >= 0:
                     break
                 if self.latest(key_id) != NULL:
                     victims.append(key_id)
-                self.table.advance(&cursor)
         cdef list prevs = []
         cdef RevisionRecord *current
         cdef RevisionRecord *rec
@@ -658,8 +369,8 @@ cdef class MVCC:
         check_branch(else_ops)
         cdef list path = []
         cdef Py_ssize_t step = 0
-        self.compare_path_of(compares, then_ops, else_ops, path)
-        self.check_path_of(then_ops, else_ops, path, &step)
+        compare_path_of(self, compares, then_ops, else_ops, path)
+        check_path_of(self, then_ops, else_ops, path, &step)
         step = 0
         try:
             result = self.run_txn(then_ops, else_ops, path, &step)
@@ -691,93 +402,6 @@ cdef class MVCC:
             else:
                 responses.append(self.do_txn(op, path, step))
         return new_txn_result(succeeded, responses, self.view_revision())
-
-    # ------------------------------------------------------------------------------ txn checks
-
-    cdef void compare_path(self, object op, list path) except *:
-        self.compare_path_of(as_list(get_slot(op, TXN_COMPARE)), as_list(get_slot(op, TXN_SUCCESS)),
-                             as_list(get_slot(op, TXN_FAILURE)), path)
-
-    cdef void compare_path_of(self, list compares, list then_ops, list else_ops, list path) except *:
-        """Compare outcomes along the taken path, pre-order (etcd's compareToPath)."""
-        cdef bint succeeded = True
-        for c in compares:
-            if not self.compare_holds(c):
-                succeeded = False
-                break
-        path.append(succeeded)
-        for op in (then_ops if succeeded else else_ops):
-            if type(op) is TxnOp:
-                self.compare_path(op, path)
-
-    cdef bint compare_holds(self, object c) except -1:
-        cdef int target = TARGET_CODES[get_slot(c, CMP_TARGET)]
-        cdef int result = RESULT_CODES[get_slot(c, CMP_RESULT)]
-        cdef bytes key = get_slot(c, CMP_KEY)
-        cdef bytes range_end = get_slot(c, CMP_RANGE_END)
-        operand = get_slot(c, CMP_OPERAND)
-        cdef const char *k = key
-        cdef uint32_t k_len = <uint32_t>len(key)
-        cdef Py_ssize_t end_len = len(range_end)
-        cdef bint open_end = is_open_end(range_end)
-        cdef int32_t key_id
-        cdef RevisionRecord *rec
-        cdef KeyEntry *entry
-        cdef Cursor cursor
-        cdef bint found = False
-        if end_len == 0:
-            key_id = self.table.find(k, k_len, hash_bytes(k, k_len))
-            rec = self.latest(key_id) if key_id >= 0 else NULL
-            return compare_record(rec, target, result, operand)
-        if open_end or compare_bytes(range_end, end_len, k, k_len) > 0:
-            # over a range the compare must hold for every key in it
-            self.table.seek(k, k_len, &cursor)
-            while True:
-                key_id = self.table.id_at(&cursor)
-                if key_id < 0:
-                    break
-                entry = self.table.entries[key_id]
-                if not open_end and compare_bytes(entry_key(entry), entry.key_len,
-                                                  range_end, end_len) >= 0:
-                    break
-                rec = self.latest(key_id)
-                if rec != NULL:
-                    found = True
-                    if not compare_record(rec, target, result, operand):
-                        return False
-                self.table.advance(&cursor)
-        return True if found else compare_record(NULL, target, result, operand)
-
-    cdef void check_path(self, object op, list path, Py_ssize_t *step) except *:
-        self.check_path_of(as_list(get_slot(op, TXN_SUCCESS)), as_list(get_slot(op, TXN_FAILURE)),
-                           path, step)
-
-    cdef void check_path_of(self, list then_ops, list else_ops, list path,
-                            Py_ssize_t *step) except *:
-        """etcd's checkTxn: fail the taken path before any write, so a txn never half-applies."""
-        cdef bint succeeded = path[step[0]]
-        step[0] += 1
-        for op in (then_ops if succeeded else else_ops):
-            kind = type(op)
-            if kind is RangeOp:
-                revision = get_slot(op, RANGE_REVISION)
-                if revision > self.revision:
-                    raise FutureRevisionError()
-                if 0 < revision < self.compact_revision:
-                    raise CompactedError(self.compact_revision)
-            elif kind is PutOp:
-                self.check_put(op)
-            elif kind is TxnOp:
-                self.check_path(op, path, step)
-
-    cdef void check_put(self, object op) except *:
-        cdef bytes key
-        cdef int32_t key_id
-        if get_slot(op, PUT_IGNORE_VALUE) or get_slot(op, PUT_IGNORE_LEASE):
-            key = get_slot(op, PUT_KEY)
-            key_id = self.table.find(key, <uint32_t>len(key), hash_bytes(key, len(key)))
-            if key_id < 0 or self.latest(key_id) == NULL:
-                raise KeyNotFoundError()
 
     # ------------------------------------------------------------------------------ leases
 
@@ -1000,176 +624,16 @@ cdef class MVCC:
 
     def dump(self) -> bytes:
         """The whole state (every retained record, both revisions); MVCC.load reverses it."""
-        self.finish_compaction()
-        cdef Py_ssize_t size = DUMP_HEAD_SIZE + DUMP_CRC_SIZE
-        cdef Cursor cursor
-        cdef int32_t key_id
-        cdef KeyEntry *entry
-        cdef RevisionRecord *records
-        cdef uint32_t i
-        cursor.chunk = 0
-        cursor.offset = 0
-        while True:
-            key_id = self.table.id_at(&cursor)
-            if key_id < 0:
-                break
-            entry = self.table.entries[key_id]
-            records = entry_records(entry)
-            size += 8 + entry.key_len
-            for i in range(entry.nrevs):
-                size += DUMP_RECORD_SIZE + records[i].value_len
-            self.table.advance(&cursor)
-        data = PyBytes_FromStringAndSize(NULL, size)
-        cdef char *p = PyBytes_AS_STRING(data)
-        memcpy(p, DUMP_MAGIC_TEXT, 8)
-        put_i64(p + 8, self.revision)
-        put_i64(p + 16, self.compact_revision)
-        put_i64(p + 24, self.table.n_keys)
-        p += DUMP_HEAD_SIZE
-        cursor.chunk = 0
-        cursor.offset = 0
-        while True:
-            key_id = self.table.id_at(&cursor)
-            if key_id < 0:
-                break
-            entry = self.table.entries[key_id]
-            records = entry_records(entry)
-            put_u32(p, entry.key_len)
-            memcpy(p + 4, entry_key(entry), entry.key_len)
-            p += 4 + entry.key_len
-            put_u32(p, entry.nrevs)
-            p += 4
-            for i in range(entry.nrevs):
-                put_record(p, &records[i])
-                p += DUMP_RECORD_SIZE
-                if records[i].value_len:
-                    memcpy(p, records[i].value, records[i].value_len)
-                    p += records[i].value_len
-            self.table.advance(&cursor)
-        put_u32(p, _crc32(memoryview(data)[:size - DUMP_CRC_SIZE]))
-        return data
+        return dump_state(self)
 
     @staticmethod
     def load(bytes data not None) -> MVCC:
         """The MVCC a dump describes. A damaged dump raises StoreError, never half-loads."""
-        cdef Py_ssize_t size = len(data)
-        cdef const char *base = data
-        if size < DUMP_HEAD_SIZE + DUMP_CRC_SIZE or memcmp(base, DUMP_MAGIC_TEXT, 8) != 0:
-            raise StoreError(ERR_CORRUPT_DUMP)
-        if _crc32(memoryview(data)[:size - DUMP_CRC_SIZE]) != get_u32(base + size - DUMP_CRC_SIZE):
-            raise StoreError(ERR_CORRUPT_DUMP)
-        cdef MVCC mvcc = MVCC()
-        mvcc.revision = get_i64(base + 8)
-        mvcc.compact_revision = get_i64(base + 16)
-        cdef int64_t n_keys = get_i64(base + 24)
-        cdef const char *p = base + DUMP_HEAD_SIZE
-        cdef const char *stop = base + size - DUMP_CRC_SIZE
-        cdef const char *prev_key = NULL
-        cdef uint32_t prev_len = 0, key_len, n_records, r
-        cdef int32_t key_id
-        cdef RevisionRecord *rec
-        cdef int64_t previous_main
-        if mvcc.revision < 1 or mvcc.compact_revision < 0 or mvcc.compact_revision > mvcc.revision:
-            raise StoreError(ERR_CORRUPT_DUMP)
-        for _ in range(n_keys):
-            if stop - p < 8:
-                raise StoreError(ERR_CORRUPT_DUMP)
-            key_len = get_u32(p)
-            if key_len == 0 or <size_t>(stop - p) < 8 + <size_t>key_len:
-                raise StoreError(ERR_CORRUPT_DUMP)
-            if prev_key != NULL and compare_bytes(prev_key, prev_len, p + 4, key_len) >= 0:
-                raise StoreError(ERR_CORRUPT_DUMP)  # keys must come in strictly rising order
-            prev_key = p + 4
-            prev_len = key_len
-            key_id = mvcc.table.append_sorted(p + 4, key_len)
-            p += 4 + key_len
-            n_records = get_u32(p)
-            p += 4
-            if n_records == 0:
-                raise StoreError(ERR_CORRUPT_DUMP)
-            mvcc.table.reserve_records(key_id, n_records)
-            previous_main = 0
-            for r in range(n_records):
-                if stop - p < DUMP_RECORD_SIZE:
-                    raise StoreError(ERR_CORRUPT_DUMP)
-                rec = mvcc.append_record(key_id)
-                rec.value = NULL
-                rec.main = get_i64(p)
-                rec.sub = get_u32(p + 8)
-                rec.value_len = get_u32(p + 12)
-                rec.create_revision = get_i64(p + 16)
-                rec.version = get_i64(p + 24)
-                rec.lease = get_i64(p + 32)
-                p += DUMP_RECORD_SIZE
-                if (rec.main <= previous_main or rec.main > mvcc.revision or rec.version < 0
-                        or <size_t>(stop - p) < rec.value_len):
-                    rec.value_len = 0
-                    raise StoreError(ERR_CORRUPT_DUMP)
-                previous_main = rec.main
-                if rec.value_len:
-                    rec.value = <char*>malloc(rec.value_len)
-                    if rec.value == NULL:
-                        rec.value_len = 0
-                        raise MemoryError()
-                    memcpy(rec.value, p, rec.value_len)
-                    p += rec.value_len
-                    mvcc.value_bytes += rec.value_len
-                if rec.main >= mvcc.compact_revision:
-                    mvcc.log_append(rec.main, rec.sub, key_id)
-            rec = mvcc.latest(key_id)
-            if rec != NULL and rec.lease:
-                mvcc.attach_lease(rec.lease, key_id)
-        if p != stop:
-            raise StoreError(ERR_CORRUPT_DUMP)
-        qsort(mvcc.log, mvcc.log_len, sizeof(LogEntry), log_order)
-        mvcc.events_taken = mvcc.log_len  # loaded history is not news
-        return mvcc
+        return load_state(data)
 
     def hash_kv(self, int64_t revision=0) -> tuple:
         """(CRC-32 over every retained record <= revision in key order, compact_revision)."""
-        self.finish_compaction()
-        if revision > self.revision:
-            raise FutureRevisionError()
-        cdef int64_t at = revision if revision > 0 else self.revision
-        if at < self.compact_revision:
-            raise CompactedError(self.compact_revision)
-        cdef CrcStream stream
-        stream.buffer = <char*>malloc(CRC_BUFFER_SIZE)
-        if stream.buffer == NULL:
-            raise MemoryError()
-        stream.used = 0
-        stream.crc = 0
-        cdef char head[4]
-        cdef char fixed[DUMP_RECORD_SIZE]
-        cdef Cursor cursor
-        cdef int32_t key_id
-        cdef KeyEntry *entry
-        cdef RevisionRecord *records
-        cdef uint32_t i
-        cursor.chunk = 0
-        cursor.offset = 0
-        try:
-            while True:
-                key_id = self.table.id_at(&cursor)
-                if key_id < 0:
-                    break
-                entry = self.table.entries[key_id]
-                records = entry_records(entry)
-                for i in range(entry.nrevs):
-                    if records[i].main > at:
-                        break
-                    put_u32(head, entry.key_len)
-                    crc_feed(&stream, head, 4)
-                    crc_feed(&stream, entry_key(entry), entry.key_len)
-                    put_record(fixed, &records[i])
-                    crc_feed(&stream, fixed, DUMP_RECORD_SIZE)
-                    if records[i].value_len:
-                        crc_feed(&stream, records[i].value, records[i].value_len)
-                self.table.advance(&cursor)
-            crc_flush(&stream)
-        finally:
-            free(stream.buffer)
-        return stream.crc, self.compact_revision
+        return hash_state(self, revision)
 
     def stats(self) -> dict:
         """keys (in the index, deleted ones awaiting compaction included), live_keys, revisions

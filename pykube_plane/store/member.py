@@ -34,8 +34,10 @@ from prometheus_client.core import GaugeMetricFamily
 
 from .etcdpb import rpc_pb2 as pb
 from .etcdserver import EtcdServer, MemberInfo
-from .etcdserver.server import DEFAULT_MAX_REQUEST_BYTES
 from .kv import CompactedError, StoreError
+from .membership import ClusterConfig
+from .requests import DEFAULT_MAX_REQUEST_BYTES
+from .store import Store
 
 log = logging.getLogger("pykube_plane.store.member")
 
@@ -177,9 +179,6 @@ class Member:
         await self.stop()
 
     async def start(self) -> None:
-        from .membership import ClusterConfig
-        from .store import Store  # the compiled core is loaded only when a member really runs
-
         cfg = self.config
         cfg.data_dir.mkdir(parents=True, exist_ok=True)
         cluster = ClusterConfig(

@@ -15,7 +15,7 @@ contract of pykube_plane._raft.Ready; every step finishes before the next begins
 4. **Serve reads**: a ReadIndex answer releases its linearizable reads once applied >= its index.
 5. `advance()`, then maybe cut a snapshot in the background (state machine payload -> snapshot
    file -> WAL mark -> compact the in-memory log, keeping `catch_up_entries` for slow followers ->
-   release WAL segments before the previous snapshot).
+   release WAL segments before the previous snapshot; store/raft_snapshots.py).
 
 Inputs reach the node only between Readys (`_feed`): timer ticks (100 ms, etcd's heartbeat; an
 election takes 10 to 20 ticks), messages from peers, proposals and read requests.
@@ -36,7 +36,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import struct
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -44,14 +43,14 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from pykube_plane._raft import (
-    CONF_CHANGE_REMOVE_NODE, DROP_REASONS, ENTRY_CONF_CHANGE, MSG_PROP, ROLE_LEADER, ConfChange, ConfState, Entry,
-    MemoryStorage, Message, ProposalDropped, RaftError, RaftNode, Snapshot,
-    SnapshotOutOfDateError,
+    CONF_CHANGE_REMOVE_NODE, DROP_REASONS, ENTRY_CONF_CHANGE, MSG_PROP, ROLE_LEADER, ConfChange,
+    ConfState, Entry, MemoryStorage, Message, ProposalDropped, RaftError, RaftNode, Snapshot,
 )
 
-from . import snapfile
 from .kv import StoreClosedError, StoreError
-from .wal import WAL, SnapshotMark
+from .raft_snapshots import SnapshotKeeper
+from .requests import request_id_of
+from .wal import WAL
 
 log = logging.getLogger("pykube_plane.store.raft")
 
@@ -60,7 +59,6 @@ DEFAULT_ELECTION_TICKS = 10        # etcd --election-timeout 1000 ms
 DEFAULT_CATCH_UP_ENTRIES = 5000    # entries kept before a snapshot for slow followers (etcd's)
 ID_SUFFIX_BITS = 48
 _DROPPED_INVALID_CONF_CHANGE = 5     # the Raft core's reason code: a change leaving no voter
-_REQUEST_HEAD = struct.Struct("<BQ")  # what store/requests.py puts first: kind, request id
 
 
 class NoLeaderError(StoreError):
@@ -139,13 +137,12 @@ class RaftDriver:
         self.storage = storage
         self.wal = wal
         self.fsm = fsm
-        self.snap_dir = snap_dir
         self.config = config
+        self.snapshots = SnapshotKeeper(node.id, snap_dir, wal, storage, config.catch_up_entries,
+                                        snapshot_index)
         self.transport = None                  # a PeerTransport, set before start() if any
         self.applied_index = max(node.applied, snapshot_index)
-        self.snapshot_index = snapshot_index
         self.removed = False
-        self.snapshots_installed = 0
         self.broken: BaseException | None = None
         self.local_reads = False                # single voter and leader: reads need no ReadIndex
         self._lead = 0
@@ -165,7 +162,6 @@ class RaftDriver:
         self._leader_changed = asyncio.Event()
         self._task: asyncio.Task | None = None
         self._ticker: asyncio.TimerHandle | None = None
-        self._snapshot_task: asyncio.Task | None = None
         self._stopping = False
         self._read_seq = 0
         self._id_prefix = (self.id & 0xFFFF) << ID_SUFFIX_BITS
@@ -208,8 +204,7 @@ class RaftDriver:
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
-        if self._snapshot_task is not None:
-            await asyncio.gather(self._snapshot_task, return_exceptions=True)
+        await self.snapshots.wait()
         if self.transport is not None:
             await self.transport.stop()
 
@@ -433,8 +428,7 @@ class RaftDriver:
             self._release_reads()
         node.advance()
         # 5. snapshot
-        if (self.applied_index - self.snapshot_index >= self.config.snapshot_count
-                and self._snapshot_task is None):
+        if self.snapshots.due(self.applied_index, self.config.snapshot_count):
             self._start_snapshot()
 
     def _apply(self, entries: list[Entry]) -> None:
@@ -477,10 +471,9 @@ class RaftDriver:
             if m.type != MSG_PROP:
                 continue
             for entry in m.entries:
-                if entry.type == ENTRY_CONF_CHANGE or len(entry.data) < _REQUEST_HEAD.size:
+                if entry.type == ENTRY_CONF_CHANGE:
                     continue
-                _, request_id = _REQUEST_HEAD.unpack_from(entry.data, 0)
-                p = self._inflight.pop(request_id, None)
+                p = self._inflight.pop(request_id_of(entry.data), None)
                 if p is not None:
                     p.deadline = deadline
                     self._retry.append(p)  # at the next tick: the stream needs time to reconnect
@@ -590,25 +583,21 @@ class RaftDriver:
         self._reads_applied = []
 
     # =============================================================================================
-    # Snapshots
+    # Snapshots (their files, marks and log compaction: store/raft_snapshots.py)
 
-    async def snapshot_data(self, index: int, term: int) -> bytes:
-        """The payload of our snapshot at index/term, for a MsgSnap (read from its file)."""
-        data = await asyncio.to_thread(snapfile.read_snapshot, self.snap_dir, index, term)
-        if data is None:
-            raise StoreError(f"etcdserver: snapshot at index {index} is no longer available")
-        return data
+    @property
+    def snapshot_index(self) -> int:
+        return self.snapshots.index
+
+    @property
+    def snapshots_installed(self) -> int:
+        return self.snapshots.installed
 
     async def _install_snapshot(self, snap: Snapshot) -> None:
         """A snapshot from the leader: persist it, then rebuild the state machine from it."""
-        await asyncio.to_thread(snapfile.write_snapshot, self.snap_dir, snap.index, snap.term,
-                                snap.data)
-        await self.wal.save_snapshot_mark(SnapshotMark(snap.index, snap.term))
-        self.storage.apply_snapshot(Snapshot(snap.index, snap.term, snap.conf_state, b""))
+        await self.snapshots.install(snap)
         self.fsm.restore(snap.data, snap.index, snap.term)
         self.applied_index = snap.index
-        self.snapshot_index = snap.index
-        self.snapshots_installed += 1
         log.info("member %x installed a snapshot at index %d (%d bytes) from the leader",
                  self.id, snap.index, len(snap.data))
         if self.transport is not None:
@@ -621,34 +610,5 @@ class RaftDriver:
         if term is None:
             return
         conf_state = self.node.conf_state
-        payload = self.fsm.snapshot_payload(index, term, conf_state)
-        self._snapshot_task = self._loop.create_task(
-            self._write_snapshot(index, term, conf_state, payload), name="raft-snapshot")
-
-    async def _write_snapshot(self, index: int, term: int, conf_state: ConfState,
-                              payload: bytes) -> None:
-        try:
-            await asyncio.to_thread(snapfile.write_snapshot, self.snap_dir, index, term, payload)
-            if index <= self.snapshot_index:
-                return  # a snapshot from the leader overtook this one
-            await self.wal.save_snapshot_mark(SnapshotMark(index, term))
-            try:
-                self.storage.create_snapshot(index, conf_state, b"")
-            except SnapshotOutOfDateError:
-                return
-            compact_to = index - self.config.catch_up_entries
-            if compact_to >= self.storage.first_index():
-                self.storage.compact(compact_to)
-            previous, self.snapshot_index = self.snapshot_index, index
-            if previous:
-                # Up to the previous snapshot only: if the newest file proves unreadable, the older
-                # one plus the WAL still rebuild the state.
-                await self.wal.release_before(min(previous, max(compact_to, 0) + 1))
-            await asyncio.to_thread(snapfile.prune_snapshots, self.snap_dir, 2)
-            log.info("member %x: snapshot at index %d", self.id, index)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - a failed snapshot is retried at the next one
-            log.error("snapshot at index %d failed: %s", index, exc)
-        finally:
-            self._snapshot_task = None
+        self.snapshots.start(index, term, conf_state,
+                             self.fsm.snapshot_payload(index, term, conf_state))

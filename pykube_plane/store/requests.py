@@ -19,7 +19,9 @@ binary format — not pickle (peers will exchange these) and not JSON (keys and 
                        peerURLs): a member publishing itself, or etcd's MemberUpdate
 
 `request_id` lets the member that proposed a request find its waiter when the entry comes back
-committed (with Raft the proposer may not be the leader).
+committed (with Raft the proposer may not be the leader); `request_id_of` reads it without
+decoding the rest. The checks etcd makes before proposing (keys present, no key written twice in
+a txn branch) are here too.
 """
 from __future__ import annotations
 
@@ -75,7 +77,9 @@ _RESULTS = [RESULT_EQUAL, RESULT_NOT_EQUAL, RESULT_LESS, RESULT_GREATER]
 _TARGET_CODE = {t: i for i, t in enumerate(_TARGETS)}
 _RESULT_CODE = {r: i for i, r in enumerate(_RESULTS)}
 
-_HEAD = struct.Struct("<BQ")
+DEFAULT_MAX_REQUEST_BYTES = 1536 * 1024      # etcd's --max-request-bytes default (1.5 MiB)
+
+_HEAD = struct.Struct("<BQ")                 # every encoded request starts: kind, request id
 _U32 = struct.Struct("<I")
 _I64 = struct.Struct("<q")
 _U8 = struct.Struct("<B")
@@ -92,6 +96,13 @@ def encode_request(request_id: int, request: Request) -> bytes:
     return bytes(out)
 
 
+def request_id_of(data: bytes) -> int:
+    """The request id an encoded request carries (0 when `data` is too short to hold one)."""
+    if len(data) < _HEAD.size:
+        return 0
+    return _HEAD.unpack_from(data, 0)[1]
+
+
 def decode_request(data: bytes) -> tuple[int, Request]:
     """Inverse of encode_request. A malformed payload raises InvalidRequestError."""
     try:
@@ -102,6 +113,48 @@ def decode_request(data: bytes) -> tuple[int, Request]:
     if pos != len(data):
         raise InvalidRequestError("etcdserver: malformed log entry (trailing bytes)")
     return request_id, request
+
+
+# --- checks (etcd's API level, before anything is proposed) -------------------------------
+
+
+def check_key(key: bytes) -> None:
+    if not isinstance(key, (bytes, bytearray)):
+        raise InvalidRequestError("etcdserver: key must be bytes")
+    if not key:
+        raise InvalidRequestError("etcdserver: key is not provided")
+
+
+def check_txn(op: TxnOp) -> None:
+    """etcd's API-level checks: keys present; no key written twice in one branch."""
+    for c in op.compare:
+        check_key(c.key)
+    for branch in (op.success, op.failure):
+        written: set[bytes] = set()
+        for sub in branch:
+            t = type(sub)
+            if t is TxnOp:
+                check_txn(sub)
+            elif t in (PutOp, DeleteOp, RangeOp):
+                check_key(sub.key)
+                if t is PutOp:
+                    if sub.key in written:
+                        raise InvalidRequestError("etcdserver: duplicate key given in txn request")
+                    written.add(sub.key)
+            else:
+                raise InvalidRequestError("etcdserver: invalid operation in txn")
+
+
+def txn_is_read_only(op: TxnOp) -> bool:
+    for branch in (op.success, op.failure):
+        for sub in branch:
+            t = type(sub)
+            if t is TxnOp:
+                if not txn_is_read_only(sub):
+                    return False
+            elif t is not RangeOp:
+                return False
+    return True
 
 
 # --- encoding -----------------------------------------------------------------------------------

@@ -22,6 +22,8 @@ import struct
 import zlib
 from pathlib import Path
 
+from .durable_file import fsync_dir
+
 __all__ = ["write_snapshot", "read_latest_snapshot", "read_snapshot", "prune_snapshots",
            "snapshot_name"]
 
@@ -39,20 +41,12 @@ def snapshot_name(index: int, term: int) -> str:
     return f"{term:016x}-{index:016x}.snap"
 
 
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def write_snapshot(dir: str | Path, index: int, term: int, data: bytes) -> Path:
     """Write a snapshot at index/term atomically; returns the final path."""
     directory = Path(dir)
     if not directory.is_dir():
         directory.mkdir(parents=True)
-        _fsync_dir(directory.parent)  # the new directory's own entry must survive a crash too
+        fsync_dir(directory.parent)  # the new directory's own entry must survive a crash too
     fields = _HEADER_FIELDS.pack(_MAGIC, index, term, len(data))
     crc = zlib.crc32(data, zlib.crc32(fields))
     final = directory / snapshot_name(index, term)
@@ -71,7 +65,7 @@ def write_snapshot(dir: str | Path, index: int, term: int, data: bytes) -> Path:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    _fsync_dir(directory)
+    fsync_dir(directory)
     return final
 
 
@@ -155,4 +149,4 @@ def prune_snapshots(dir: str | Path, keep: int = 2) -> None:
     for path in removed:
         path.unlink(missing_ok=True)
     if removed:
-        _fsync_dir(directory)
+        fsync_dir(directory)

@@ -27,6 +27,9 @@ A per-record CRC buys something chaining cannot: a record can be judged on its o
 can look *past* a damaged record and tell a torn tail (nothing valid after it) from corruption
 in the middle of the log (valid records after it).
 
+The on-disk format and its types live in store/wal_format.py, recovery in store/wal_recovery.py;
+this module writes (the segment files) and is the asyncio face.
+
 Recovery rules (`WAL.open`):
 
 - every record of every segment is read and its CRC verified;
@@ -51,209 +54,30 @@ together. While that flush runs, new records pile up for the next one.
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import logging
 import os
-import re
-import struct
-import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
+from .durable_file import fsync_dir, sync_data
+from .wal_format import (
+    ENTRY_CONF_CHANGE, ENTRY_HEAD_BYTES, ENTRY_NORMAL, MAX_PAYLOAD, MAX_U64, TMP_SUFFIX, Entry,
+    HardState, Segment, SnapshotMark, WALCorruptError, WALError, append_entry, append_hard_state,
+    append_mark, segment_name,
+)
+from .wal_recovery import Replay, list_segments, lock_directory, replay_segment
+
 __all__ = [
-    "ENTRY_NORMAL", "ENTRY_CONF_CHANGE", "Entry", "HardState", "SnapshotMark", "WAL", "WALError", "WALCorruptError", "segment_name",
+    "ENTRY_NORMAL", "ENTRY_CONF_CHANGE", "Entry", "HardState", "SnapshotMark", "WAL", "WALError",
+    "WALCorruptError", "segment_name",
 ]
 
 log = logging.getLogger("pykube_plane.store.wal")
 
 # ---------------------------------------------------------------------------------------------
-# Data
-
-
-ENTRY_NORMAL = 0         # the encoded request (pykube_plane._raft.ENTRY_NORMAL)
-ENTRY_CONF_CHANGE = 1    # an encoded ConfChange (pykube_plane._raft.ENTRY_CONF_CHANGE)
-
-
-@dataclass(slots=True)
-class Entry:
-    """A Raft log entry; `data` is the encoded request, or a ConfChange when `type` says so.
-
-    `save` also takes any object with these four attributes (the Raft core's own Entry)."""
-    term: int
-    index: int
-    data: bytes
-    type: int = ENTRY_NORMAL
-
-
-@dataclass(slots=True)
-class HardState:
-    """Raft's persistent state: current term, vote in that term, highest known committed index."""
-    term: int = 0
-    vote: int = 0
-    commit: int = 0
-
-    def is_empty(self) -> bool:
-        return self.term == 0 and self.vote == 0 and self.commit == 0
-
-
-@dataclass(slots=True)
-class SnapshotMark:
-    """A snapshot covering every entry up to `index` (whose term is `term`) exists."""
-    index: int
-    term: int
-
-
-class WALError(Exception):
-    """A WAL operation failed; the message is etcd-style ("wal: ...")."""
-
-
-class WALCorruptError(WALError):
-    """The log is damaged somewhere other than its torn tail; it cannot be opened safely."""
-
-
-# ---------------------------------------------------------------------------------------------
-# Record format
-
-RECORD_ENTRY = 1
-RECORD_HARD_STATE = 2
-RECORD_SNAPSHOT_MARK = 3
-RECORD_TYPED_ENTRY = 4
-_RECORD_NAMES = {RECORD_ENTRY: "entry", RECORD_HARD_STATE: "hard state",
-                 RECORD_SNAPSHOT_MARK: "snapshot mark", RECORD_TYPED_ENTRY: "entry"}
-
-_FRAME = struct.Struct("<II")            # length, crc
-_TYPED_ENTRY_HEAD = struct.Struct("<BQQB")  # record type, term, index, entry type
-_TYPED_HARD_STATE = struct.Struct("<BQQQ")  # type, term, vote, commit
-_TYPED_MARK = struct.Struct("<BQQ")      # type, index, term
-_U64_PAIR = struct.Struct("<QQ")
-_U64_TRIPLE = struct.Struct("<QQQ")
-_RECORD_HEADER = struct.Struct("<IIB")   # length, crc, type: what a reader sees first
-HEADER_BYTES = _RECORD_HEADER.size       # 9
-_ENTRY_HEAD_BYTES = _U64_PAIR.size + 1   # 17: term, index, entry type
-_UNTYPED_ENTRY_HEAD_BYTES = _U64_PAIR.size  # 16: format 1 entries had no type
-_MAX_U64 = (1 << 64) - 1
-_MAX_PAYLOAD = (1 << 32) - 1
-_TYPE_BYTE = {t: bytes([t]) for t in _RECORD_NAMES}
-# Bytes that can be a record's type field; resynchronising only tries offsets where one sits.
-_TYPE_BYTE_PATTERN = re.compile(b"[\x01-\x04]")
-
-_SEGMENT_NAME = re.compile(r"^([0-9a-f]{16})-([0-9a-f]{16})\.wal$")
-_TMP_SUFFIX = ".tmp"
-
-
-def segment_name(seq: int, first_index: int) -> str:
-    return f"{seq:016x}-{first_index:016x}.wal"
-
-
-def _append_entry(out: bytearray, entry: Entry) -> None:
-    typed_head = _TYPED_ENTRY_HEAD.pack(RECORD_TYPED_ENTRY, entry.term, entry.index, entry.type)
-    data = entry.data
-    crc = zlib.crc32(data, zlib.crc32(typed_head))
-    out += _FRAME.pack(_ENTRY_HEAD_BYTES + len(data), crc)
-    out += typed_head
-    out += data
-
-
-def _append_fixed(out: bytearray, typed_payload: bytes) -> None:
-    out += _FRAME.pack(len(typed_payload) - 1, zlib.crc32(typed_payload))
-    out += typed_payload
-
-
-def _append_hard_state(out: bytearray, hs: HardState) -> None:
-    _append_fixed(out, _TYPED_HARD_STATE.pack(RECORD_HARD_STATE, hs.term, hs.vote, hs.commit))
-
-
-def _append_mark(out: bytearray, mark: SnapshotMark) -> None:
-    _append_fixed(out, _TYPED_MARK.pack(RECORD_SNAPSHOT_MARK, mark.index, mark.term))
-
-
-def _record_at(buf: bytes, view: memoryview, pos: int) -> tuple[int, int, int] | str:
-    """The valid record starting at `pos` as (type, payload_start, payload_end), or why not."""
-    if pos + HEADER_BYTES > len(buf):
-        return "incomplete record header"
-    length, crc, rtype = _RECORD_HEADER.unpack_from(buf, pos)
-    start = pos + HEADER_BYTES
-    end = start + length
-    if end > len(buf):
-        return f"record of {length} bytes runs past the end of the file"
-    type_byte = _TYPE_BYTE.get(rtype)
-    if type_byte is None:
-        return f"unknown record type {rtype}"
-    if zlib.crc32(view[start:end], zlib.crc32(type_byte)) != crc:
-        return "crc mismatch"
-    return rtype, start, end
-
-
-def _next_valid_record(buf: bytes, view: memoryview, damaged_at: int) -> int | None:
-    """Offset of the first valid record starting anywhere after `damaged_at`, if there is one."""
-    for match in _TYPE_BYTE_PATTERN.finditer(buf, damaged_at + 1 + HEADER_BYTES - 1):
-        pos = match.start() - (HEADER_BYTES - 1)
-        if not isinstance(_record_at(buf, view, pos), str):
-            return pos
-    return None
-
-
-# ---------------------------------------------------------------------------------------------
-# Replay
-
-
-class _Replay:
-    """Folds records, in log order, into what `read_all` returns.
-
-    Invariant: `entries` is contiguous (entries[i].index == entries[0].index + i). Entries at or
-    below the snapshot mark are kept while their segments exist, so a caller whose newest
-    snapshot file is unreadable can start from an older one (`read_all(after_index=...)`).
-    """
-
-    __slots__ = ("hard_state", "mark", "entries", "last_entry_index")
-
-    def __init__(self) -> None:
-        self.hard_state = HardState()
-        self.mark: SnapshotMark | None = None
-        self.entries: list[Entry] = []
-        self.last_entry_index = 0  # of the last entry record read, in log order
-
-    def entry(self, entry: Entry, where: str) -> None:
-        self.last_entry_index = entry.index
-        if self.mark is not None and entry.index <= self.mark.index:
-            return  # saves refuse these; a snapshot already holds that position
-        entries = self.entries
-        if entries:
-            first = entries[0].index
-            last = entries[-1].index
-            if entry.index <= last:
-                del entries[max(entry.index - first, 0):]  # conflict: the new entry wins
-            elif entry.index != last + 1:
-                raise WALCorruptError(
-                    f"wal: entry {entry.index} follows entry {last} {where}: entries are missing")
-        entries.append(entry)
-
-    def snapshot_mark(self, mark: SnapshotMark) -> None:
-        self.mark = mark
-        if self.entries and self.entries[-1].index < mark.index:
-            self.entries.clear()  # the snapshot jumped past the log; it restarts after the mark
-
-    def finish(self) -> tuple[HardState, list[Entry], SnapshotMark | None]:
-        after = self.mark.index if self.mark is not None else 0
-        if self.entries and self.entries[0].index > after + 1:
-            raise WALCorruptError(
-                f"wal: entries start at {self.entries[0].index} but the latest snapshot covers "
-                f"only up to {after}: entries are missing")
-        return self.hard_state, self.entries, self.mark
-
-
-# ---------------------------------------------------------------------------------------------
 # Files (everything below runs in the WAL's worker thread)
-
-
-@dataclass(slots=True)
-class _Segment:
-    seq: int
-    first_index: int
-    path: Path
-    max_index: int | None = None  # largest entry index held; None: holds no entry
 
 
 @dataclass(slots=True)
@@ -269,8 +93,6 @@ class _Batch:
     waiters: list[asyncio.Future] = field(default_factory=list)
 
 
-# fdatasync skips the inode timestamps but still flushes the size a write changed.
-_sync_data = getattr(os, "fdatasync", os.fsync)
 
 
 def _write_all(fd: int, data: bytes | bytearray) -> None:
@@ -282,8 +104,8 @@ def _write_all(fd: int, data: bytes | bytearray) -> None:
 class _SegmentFiles:
     """The segment files, the tail's descriptor and the directory lock. Worker thread only."""
 
-    def __init__(self, directory: Path, dir_fd: int, segments: list[_Segment], tail_fd: int,
-                 tail_bytes: int, replay: _Replay, segment_bytes: int, fsync: bool,
+    def __init__(self, directory: Path, dir_fd: int, segments: list[Segment], tail_fd: int,
+                 tail_bytes: int, replay: Replay, segment_bytes: int, fsync: bool,
                  stats: dict) -> None:
         self.directory = directory
         self.dir_fd = dir_fd
@@ -309,7 +131,7 @@ class _SegmentFiles:
             self.stats["records_written"] += batch.records
             self.stats["bytes_written"] += len(batch.data)
         if batch.sync:
-            _sync_data(self.tail_fd)
+            sync_data(self.tail_fd)
             self.stats["fsyncs"] += 1
         self.stats["flushes"] += 1
         tail = self.segments[-1]
@@ -326,7 +148,7 @@ class _SegmentFiles:
     def _cut(self) -> None:
         """Seal the tail and start the next segment, which opens with the current state."""
         if self.fsync:
-            _sync_data(self.tail_fd)
+            sync_data(self.tail_fd)
             self.stats["fsyncs"] += 1
         os.close(self.tail_fd)
         self.tail_fd = -1
@@ -336,14 +158,14 @@ class _SegmentFiles:
         header = bytearray()
         records = 0
         if not self.hard_state.is_empty():
-            _append_hard_state(header, self.hard_state)
+            append_hard_state(header, self.hard_state)
             records += 1
         if self.mark is not None:
-            _append_mark(header, self.mark)
+            append_mark(header, self.mark)
             records += 1
         # Built under a temporary name so a crash never leaves a segment with half a header.
         self.tail_fd = self._create_file(path, header)
-        self.segments.append(_Segment(seq, first_index, path))
+        self.segments.append(Segment(seq, first_index, path))
         self.tail_bytes = len(header)
         self.stats["records_written"] += records
         self.stats["bytes_written"] += len(header)
@@ -351,7 +173,7 @@ class _SegmentFiles:
         log.info("wal: created segment %s", path)
 
     def _create_file(self, path: Path, content: bytes | bytearray) -> int:
-        tmp = path.with_name(path.name + _TMP_SUFFIX)
+        tmp = path.with_name(path.name + TMP_SUFFIX)
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o600)
         try:
             _write_all(fd, content)
@@ -391,7 +213,7 @@ class _SegmentFiles:
         try:
             if self.tail_fd >= 0:
                 if self.fsync:
-                    _sync_data(self.tail_fd)
+                    sync_data(self.tail_fd)
                     self.stats["fsyncs"] += 1
                 os.close(self.tail_fd)
                 self.tail_fd = -1
@@ -400,100 +222,7 @@ class _SegmentFiles:
 
 
 # ---------------------------------------------------------------------------------------------
-# Recovery (worker thread)
-
-
-def _list_segments(directory: Path) -> list[_Segment]:
-    segments = []
-    for path in directory.iterdir():
-        name = path.name
-        if name.endswith(".wal" + _TMP_SUFFIX):
-            path.unlink()  # a segment whose creation never finished; nothing in it was acknowledged
-            continue
-        match = _SEGMENT_NAME.match(name)
-        if match:
-            segments.append(_Segment(int(match[1], 16), int(match[2], 16), path))
-        elif name.endswith(".wal"):
-            raise WALError(f"wal: unexpected file name {path}")
-    segments.sort(key=lambda s: s.seq)
-    for before, after in zip(segments, segments[1:]):
-        if after.seq != before.seq + 1:
-            raise WALCorruptError(
-                f"wal: segment sequence jumps from {before.path.name} to {after.path.name}: "
-                "segments are missing")
-    return segments
-
-
-def _replay_segment(segment: _Segment, is_last: bool, replay: _Replay, fsync: bool) -> int:
-    """Apply one segment's records; returns the offset where its valid records end."""
-    buf = segment.path.read_bytes()
-    view = memoryview(buf)
-    where = f"in {segment.path}"
-    pos = 0
-    while pos < len(buf):
-        found = _record_at(buf, view, pos)
-        if isinstance(found, str):
-            return _handle_damage(segment, buf, view, pos, found, is_last, fsync)
-        rtype, start, end = found
-        length = end - start
-        if rtype == RECORD_TYPED_ENTRY or rtype == RECORD_ENTRY:
-            head = _ENTRY_HEAD_BYTES if rtype == RECORD_TYPED_ENTRY else _UNTYPED_ENTRY_HEAD_BYTES
-            if length < head:
-                raise _malformed(segment, pos, rtype)
-            term, index = _U64_PAIR.unpack_from(buf, start)
-            etype = buf[start + 16] if rtype == RECORD_TYPED_ENTRY else ENTRY_NORMAL
-            replay.entry(Entry(term, index, bytes(view[start + head:end]), etype), where)
-            segment.max_index = index if segment.max_index is None else max(segment.max_index,
-                                                                            index)
-        elif rtype == RECORD_HARD_STATE:
-            if length != _U64_TRIPLE.size:
-                raise _malformed(segment, pos, rtype)
-            replay.hard_state = HardState(*_U64_TRIPLE.unpack_from(buf, start))
-        else:
-            if length != _U64_PAIR.size:
-                raise _malformed(segment, pos, rtype)
-            replay.snapshot_mark(SnapshotMark(*_U64_PAIR.unpack_from(buf, start)))
-        pos = end
-    return pos
-
-
-def _malformed(segment: _Segment, pos: int, rtype: int) -> WALCorruptError:
-    return WALCorruptError(
-        f"wal: malformed {_RECORD_NAMES[rtype]} record in {segment.path} at offset {pos}")
-
-
-def _handle_damage(segment: _Segment, buf: bytes, view: memoryview, pos: int, reason: str,
-                   is_last: bool, fsync: bool) -> int:
-    if not is_last:
-        raise WALCorruptError(
-            f"wal: corrupt record in {segment.path} at offset {pos} ({reason}); the segment was "
-            "sealed before the next one was created, so this is not a torn write")
-    valid_after = _next_valid_record(buf, view, pos)
-    if valid_after is not None:
-        raise WALCorruptError(
-            f"wal: corrupt record in {segment.path} at offset {pos} ({reason}), followed by a "
-            f"valid record at offset {valid_after}: the log is damaged before its tail")
-    dropped = len(buf) - pos
-    fd = os.open(segment.path, os.O_WRONLY)
-    try:
-        os.ftruncate(fd, pos)
-        if fsync:
-            _sync_data(fd)
-    finally:
-        os.close(fd)
-    log.warning("wal: torn tail in %s at offset %d (%s): truncated, %d bytes dropped",
-                segment.path, pos, reason, dropped)
-    return pos
-
-
-def _lock_directory(directory: Path) -> int:
-    dir_fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        fcntl.flock(dir_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(dir_fd)
-        raise WALError(f"wal: {directory} is in use by another WAL (directory is locked)") from None
-    return dir_fd
+# Recovery (worker thread): store/wal_recovery.py reads the segments back
 
 
 def _recover(directory: Path, segment_bytes: int, fsync: bool, stats: dict,
@@ -501,25 +230,21 @@ def _recover(directory: Path, segment_bytes: int, fsync: bool, stats: dict,
     created = not directory.exists()
     directory.mkdir(parents=True, exist_ok=True)
     if created and fsync:
-        parent_fd = os.open(directory.parent, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(parent_fd)
-        finally:
-            os.close(parent_fd)
-    dir_fd = _lock_directory(directory)
+        fsync_dir(directory.parent)
+    dir_fd = lock_directory(directory)
     try:
-        segments = _list_segments(directory)
-        replay = _Replay()
+        segments = list_segments(directory)
+        replay = Replay()
         tail_bytes = 0
         for i, segment in enumerate(segments):
-            tail_bytes = _replay_segment(segment, i == len(segments) - 1, replay, fsync)
+            tail_bytes = replay_segment(segment, i == len(segments) - 1, replay, fsync)
         recovered = replay.finish()
         files = _SegmentFiles(directory, dir_fd, segments, -1, tail_bytes, replay,
                               segment_bytes, fsync, stats)
         if segments:
             files.tail_fd = os.open(segments[-1].path, os.O_WRONLY | os.O_APPEND)
         else:
-            first = _Segment(0, 0, directory / segment_name(0, 0))
+            first = Segment(0, 0, directory / segment_name(0, 0))
             files.tail_fd = files._create_file(first.path, b"")
             segments.append(first)
         return files, recovered
@@ -605,7 +330,7 @@ class WAL:
         if entries:
             self._check_entries(entries)
             for entry in entries:
-                _append_entry(batch.data, entry)
+                append_entry(batch.data, entry)
             last = entries[-1].index
             self._last_index = last
             batch.records += len(entries)
@@ -613,7 +338,7 @@ class WAL:
             batch.max_index = last if batch.max_index is None else max(batch.max_index, last)
         if hard_state is not None:
             _check_u64("hard state", hard_state.term, hard_state.vote, hard_state.commit)
-            _append_hard_state(batch.data, hard_state)
+            append_hard_state(batch.data, hard_state)
             batch.records += 1
             batch.hard_state = HardState(hard_state.term, hard_state.vote, hard_state.commit)
         await self._commit(must_sync)
@@ -626,7 +351,7 @@ class WAL:
             raise ValueError(f"wal: snapshot mark {mark.index} is older than the saved mark "
                              f"{self._mark_index}")
         batch = self._pending
-        _append_mark(batch.data, mark)
+        append_mark(batch.data, mark)
         batch.records += 1
         batch.mark = SnapshotMark(mark.index, mark.term)
         self._mark_index = mark.index
@@ -690,7 +415,7 @@ class WAL:
             if not isinstance(entry.data, (bytes, bytearray)):
                 raise TypeError(f"wal: entry {entry.index} data must be bytes, "
                                 f"not {type(entry.data).__name__}")
-            if len(entry.data) > _MAX_PAYLOAD - _ENTRY_HEAD_BYTES:
+            if len(entry.data) > MAX_PAYLOAD - ENTRY_HEAD_BYTES:
                 raise ValueError(f"wal: entry {entry.index} is too large ({len(entry.data)} bytes)")
             expected += 1
 
@@ -733,5 +458,5 @@ class WAL:
 
 def _check_u64(what: str, *values: int) -> None:
     for value in values:
-        if not 0 <= value <= _MAX_U64:
+        if not 0 <= value <= MAX_U64:
             raise ValueError(f"wal: {what} field {value} does not fit in an unsigned 64-bit integer")

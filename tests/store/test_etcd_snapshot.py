@@ -136,7 +136,8 @@ async def test_snapshots_of_the_older_kplane_format_still_restore(tmp_path):
         lease = (await store.lease_grant(60)).id
         await store.put(b"/old/leased", b"l", lease=lease)
         rev = store.revision
-        payload = store.snapshot_payload(1, 1, ConfState((store.member_id,)))
+        # the older format is the state machine's own payload + SHA-256
+        payload = store._sm.snapshot_payload(1, 1, ConfState((store.member_id,)))
     finally:
         await store.close()
     assert payload.startswith(b"KPSNAP2\n")

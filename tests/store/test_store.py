@@ -292,5 +292,5 @@ async def test_concurrent_writers_share_fsyncs(tmp_path):
     store = await Store.open(tmp_path / "data")
     revs = await asyncio.gather(*(store.put(b"/g/%d" % i, b"v") for i in range(200)))
     assert sorted(revs) == list(range(2, 202))
-    assert store._wal.stats["fsyncs"] < 100
+    assert store.wal_stats["fsyncs"] < 100
     await store.close()

@@ -16,7 +16,6 @@ from ..kv import (
 from . import kv_pb2, rpc_pb2
 
 PbKeyValue = kv_pb2.KeyValue
-PbEvent = kv_pb2.Event
 pb = rpc_pb2
 
 # ---------------------------------------------------------------------------------------------

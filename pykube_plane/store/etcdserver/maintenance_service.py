@@ -134,10 +134,7 @@ class ClusterService(pb_grpc.ClusterServicer):
     @etcd_errors
     async def MemberAdd(self, request: pb.MemberAddRequest, context) -> pb.MemberAddResponse:
         await self._refuse_without_membership(context)
-        urls = _valid_urls(request.peerURLs)
-        if urls is None:
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT,
-                                "etcdserver: given member URLs are invalid")
+        urls = await _valid_urls_or_abort(request.peerURLs, context)
         record = await self._store.member_add(urls, request.isLearner)
         member = pb.Member(ID=record.id, name=record.name, peerURLs=record.peer_urls,
                            clientURLs=record.client_urls, isLearner=record.is_learner)
@@ -152,10 +149,7 @@ class ClusterService(pb_grpc.ClusterServicer):
     @etcd_errors
     async def MemberUpdate(self, request: pb.MemberUpdateRequest, context) -> pb.MemberUpdateResponse:
         await self._refuse_without_membership(context)
-        urls = _valid_urls(request.peerURLs)
-        if urls is None:
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT,
-                                "etcdserver: given member URLs are invalid")
+        urls = await _valid_urls_or_abort(request.peerURLs, context)
         await self._store.member_update(request.ID, urls)
         return pb.MemberUpdateResponse(header=self._header(), members=self._members())
 
@@ -164,6 +158,15 @@ class ClusterService(pb_grpc.ClusterServicer):
         await self._refuse_without_membership(context)
         await self._store.member_promote(request.ID)
         return pb.MemberPromoteResponse(header=self._header(), members=self._members())
+
+
+async def _valid_urls_or_abort(urls, context) -> list[str]:
+    """The peer URLs of a MemberAdd / MemberUpdate; the call fails as etcd's does if one is bad."""
+    valid = _valid_urls(urls)
+    if valid is None:
+        await context.abort(grpc.StatusCode.INVALID_ARGUMENT,
+                            "etcdserver: given member URLs are invalid")
+    return valid
 
 
 def _valid_urls(urls) -> list[str] | None:

@@ -20,7 +20,6 @@ from ..etcdpb import rpc_pb2 as pb
 from ..kv import NoSpaceError
 
 DEFAULT_QUOTA_BYTES = 2 * 1024 * 1024 * 1024   # etcd's default --quota-backend-bytes (2 GiB)
-MAX_QUOTA_BYTES = 8 * 1024 * 1024 * 1024       # etcd warns above this
 # etcd's rough per-key overhead in its backend (key index + revision keys) for the cost estimate.
 KV_OVERHEAD_BYTES = 256
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import grpc
 
 from ..etcdpb import rpc_pb2_grpc as pb_grpc
+from ..requests import DEFAULT_MAX_REQUEST_BYTES
 from .backend import Headers, MemberInfo, ServedStore
 from .kv_service import DEFAULT_MAX_TXN_OPS, KVService
 from .lease_service import LeaseService
@@ -19,7 +20,6 @@ from .maintenance_service import AuthService, ClusterService, MaintenanceService
 from .quota import Alarms, SpaceQuota
 from .watch_service import WatchService
 
-DEFAULT_MAX_REQUEST_BYTES = 1536 * 1024     # etcd's --max-request-bytes
 GRPC_OVERHEAD_BYTES = 512 * 1024            # etcd lets gRPC take this much more than a request
 # etcd sends responses of any size (a big range must not fail for its size)
 MAX_SEND_BYTES = 2**31 - 1

@@ -17,7 +17,7 @@ import grpc
 
 from pykube_plane.store.etcdpb import rpc_pb2 as pb, rpc_pb2_grpc as pb_grpc
 from tests.conftest import free_port, tool_path
-from tests.store_process import StoreProcess
+from tests.store.store_process import StoreProcess
 
 
 @dataclass

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.conftest import free_port, tool_path
-from tests.store_process import StoreProcess
+from tests.store.store_process import StoreProcess
 
 
 @dataclass

@@ -172,7 +172,7 @@ async def test_leases_expire_on_the_leader_and_keepalives_via_a_follower_reach_i
     while loop.time() < deadline:
         assert await follower.lease_keepalive(kept.id) == 2
         await asyncio.sleep(0.3)
-    await until(lambda: all(dropped.id not in s._lessor for s in cluster.stores.values()))
+    await until(lambda: all(dropped.id not in s._sm.lessor for s in cluster.stores.values()))
     await cluster.converged()
     for store in cluster.stores.values():
         assert (await store.range(b"/lease/dropped", serializable=True)).count == 0
