@@ -17,12 +17,13 @@ import datetime
 import io
 import os
 import time
-from dataclasses import dataclass
 from typing import Any, Mapping
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from pykube_plane.api.users import UserInfo
 
 # Well-known users and groups (k8s.io/apiserver/pkg/authentication/user).
 SYSTEM_PRIVILEGED_GROUP = "system:masters"
@@ -39,15 +40,6 @@ KUBE_PROXY = "system:kube-proxy"
 # Verified DER certificates remembered per authenticator: an ECDSA check costs ~200 us, and a
 # keep-alive client presents the same certificate on every request.
 CERT_CACHE_SIZE = 1024
-
-
-@dataclass(frozen=True, slots=True)
-class UserInfo:
-    """An authenticated identity (user.Info): name, groups, uid."""
-
-    name: str
-    groups: tuple[str, ...] = ()
-    uid: str = ""
 
 
 def service_account_user(namespace: str, name: str) -> UserInfo:

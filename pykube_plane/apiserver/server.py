@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import ssl
-from typing import Any
+from typing import Any, Iterable
 
 from aiohttp import web
 
@@ -22,6 +22,7 @@ from .admission import NamespaceLifecycle
 from .authn import Authenticator, UserInfo
 from .bootstrap import ensure_bootstrap_objects
 from .handlers import Handlers
+from .local import LocalEntryPoint
 from .metrics import APIMetrics
 from .rbac import RESOURCE_KINDS, RBACAuthorizer, forbidden_status, request_attributes
 from .registry import Registry
@@ -65,6 +66,7 @@ class APIServer:
         self.registry.event_ttl = event_ttl
         self._runner: web.AppRunner | None = None
         self.web = WebFace(self)
+        self.local = LocalEntryPoint(self.registry.table, self.handlers, authenticator)
 
     @property
     def url(self) -> str:
@@ -106,6 +108,21 @@ class APIServer:
 
     async def __aexit__(self, *exc: Any) -> None:
         await self.stop()
+
+    # -- the local entry point (client.local.LocalAPI): InProcessClient(server) ------------------
+
+    @property
+    def requires_authentication(self) -> bool:
+        return self.local.requires_authentication
+
+    def api_resources(self) -> Iterable[dict[str, Any]]:
+        return self.local.api_resources()
+
+    def authenticate_token(self, token: str) -> UserInfo | None:
+        return self.local.authenticate_token(token)
+
+    async def serve_local(self, request: dict[str, Any]) -> dict[str, Any]:
+        return await self.local.serve_local(request)
 
     # ------------------------------------------------------------------------------------------
 
