@@ -94,7 +94,8 @@ class ListResult:
 class Registry:
     def __init__(self, kv: KV, table: ResourceTable = RESOURCES, *, service_cidr: str = "10.96.0.0/12",
                  node_port_range: tuple[int, int] = (30000, 32767), watch_capacity: int = 10_000,
-                 watcher_queue: int = 1_000, clock: Callable[[], float] = time.time) -> None:
+                 watcher_queue: int = 1_000, clock: Callable[[], float] = time.time,
+                 namespace_lifecycle: Any = None, event_ttl: float = 3600.0) -> None:
         self.kv = kv
         self.table = table
         self.storage = Storage(kv)
@@ -105,9 +106,9 @@ class Registry:
         self.caches: dict[str, WatchCache] = {}
         self._field_names: dict[str, tuple[str, ...]] = {}
         self._tasks: list[asyncio.Task] = []
-        self.namespace_lifecycle: Any = None     # admission.NamespaceLifecycle, set by the server
+        self.namespace_lifecycle: Any = namespace_lifecycle     # admission.NamespaceLifecycle or None
         self.copy = copy
-        self.event_ttl = 3600.0
+        self.event_ttl = event_ttl
         self._lease: tuple[int, float] = (0, 0.0)   # (store lease id, when granted)
         self._default_pc: tuple[int, dict | None] = (-1, None)
 

@@ -4,6 +4,9 @@ metrics and health, the bootstrap objects. One object to start and stop:
     async with APIServer(store, port=0) as server:      # plain HTTP, no authentication
         print(server.url)                               # http://127.0.0.1:41234
 
+`APIServer(store, listen=False)` binds no socket: it serves only through its local entry point
+(`InProcessClient(server)`), for a plane embedded in one process.
+
 With an `Authenticator` every request must carry a token or a client certificate (401 without),
 and RBAC decides (403); give an ssl_context to serve HTTPS (pki.server_ssl_context).
 """
@@ -42,8 +45,9 @@ class APIServer:
                  compaction_interval: float = 300.0,
                  advertise_address: str | None = None, bootstrap: bool = True,
                  max_requests_inflight: int = 400, max_mutating_requests_inflight: int = 200,
-                 event_ttl: float = 3600.0) -> None:
+                 event_ttl: float = 3600.0, listen: bool = True) -> None:
         self.kv = kv
+        self.listen = listen
         self.host = host
         self.port = port
         self.ssl_context = ssl_context
@@ -52,9 +56,9 @@ class APIServer:
             authorization = authenticator is not None
         self.authorizer = RBACAuthorizer() if authorization else None
         self.registry = Registry(kv, table, service_cidr=service_cidr, node_port_range=node_port_range,
-                                 watch_capacity=watch_capacity, watcher_queue=watcher_queue)
-        if admission:
-            self.registry.namespace_lifecycle = NamespaceLifecycle()
+                                 watch_capacity=watch_capacity, watcher_queue=watcher_queue,
+                                 namespace_lifecycle=NamespaceLifecycle() if admission else None,
+                                 event_ttl=event_ttl)
         self.handlers = Handlers(self.registry, self.authorizer)
         self.metrics = APIMetrics()
         self.bookmark_interval = bookmark_interval
@@ -63,8 +67,8 @@ class APIServer:
         self.bootstrap = bootstrap
         self.max_requests_inflight = max_requests_inflight
         self.max_mutating_requests_inflight = max_mutating_requests_inflight
-        self.registry.event_ttl = event_ttl
         self._runner: web.AppRunner | None = None
+        self._serving = False
         self.web = WebFace(self)
         self.local = LocalEntryPoint(self.registry.table, self.handlers, authenticator)
 
@@ -75,17 +79,22 @@ class APIServer:
         return f"{scheme}://{host}:{self.port}"
 
     async def start(self) -> None:
+        """Start the registry and, unless `listen=False`, serve on host:port (port 0: a free one,
+        then `port` holds the one bound). Without listening the server answers only through its
+        local entry point (`InProcessClient(server)`)."""
         await self.registry.start(self.bookmark_interval, self.compaction_interval)
         if self.authorizer is not None:
             self._feed_authorizer()
-        runner = web.AppRunner(self.web.app(), handler_cancellation=True, access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, self.host, self.port, ssl_context=self.ssl_context, backlog=1024)
-        await site.start()
-        self._runner = runner
-        sockets = getattr(site._server, "sockets", None) or []
-        if sockets:
-            self.port = sockets[0].getsockname()[1]
+        if self.listen:
+            runner = web.AppRunner(self.web.app(), handler_cancellation=True, access_log=None)
+            await runner.setup()
+            site = web.TCPSite(runner, self.host, self.port, ssl_context=self.ssl_context, backlog=1024)
+            await site.start()
+            self._runner = runner
+            addresses = runner.addresses
+            if addresses:
+                self.port = addresses[0][1]
+        self._serving = True
         if self.bootstrap:
             await ensure_bootstrap_objects(self.registry, self.advertise_address, self.port)
 
@@ -100,6 +109,9 @@ class APIServer:
             self.registry.close_watchers("server shutting down")
             await self._runner.cleanup()
             self._runner = None
+        elif self._serving:
+            self.registry.close_watchers("server shutting down")
+        self._serving = False
         await self.registry.stop()
 
     async def __aenter__(self) -> "APIServer":
@@ -162,5 +174,5 @@ class APIServer:
             ready = all(c.ready.is_set() for c in self.registry.caches.values())
             checks["informer-sync"] = (ready, "" if ready else "watch caches not synced")
             if root == "/readyz":
-                checks["shutdown"] = (self._runner is not None, "")
+                checks["shutdown"] = (self._serving, "")
         return checks
