@@ -13,14 +13,14 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from pykube_plane.api import labels as api_labels
+from pykube_plane.apiserver.auth import reviews
+from pykube_plane.apiserver.auth.authn import UserInfo
+from pykube_plane.apiserver.auth.rbac import RBACAuthorizer, RequestAttributes, exact_name, forbidden_status
+from pykube_plane.apiserver.registry.options import DeleteOptions, ListOptions, WriteOptions
+from pykube_plane.apiserver.registry.registry import PATCH_TYPES, Registry
+from pykube_plane.apiserver.registry.resources import Resource
 
-from . import reviews
 from . import status as st
-from .authn import UserInfo
-from .options import DeleteOptions, ListOptions, WriteOptions
-from .rbac import RBACAuthorizer, RequestAttributes, exact_name, forbidden_status
-from .registry import PATCH_TYPES, Registry
-from .resources import Resource
 
 VERBS = ("get", "list", "watch", "create", "update", "patch", "delete", "deletecollection")
 

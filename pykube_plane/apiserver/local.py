@@ -23,15 +23,15 @@ import orjson
 
 from pykube_plane.api.jsoncopy import copy_json
 from pykube_plane.api.users import UserInfo
+from pykube_plane.apiserver.registry.registry import ListResult
+from pykube_plane.apiserver.registry.watch_cache import BOOKMARK, ERROR, Watcher
 
 from . import status as st
 from .handlers import APIRequest, Handlers
-from .registry import ListResult
-from .watch_cache import BOOKMARK, ERROR, Watcher
 
 if TYPE_CHECKING:
-    from .authn import Authenticator
-    from .resources import Resource, ResourceTable
+    from pykube_plane.apiserver.auth.authn import Authenticator
+    from pykube_plane.apiserver.registry.resources import Resource, ResourceTable
 
 log = logging.getLogger(__name__)
 

@@ -18,19 +18,19 @@ from typing import Any, Iterable
 
 from aiohttp import web
 
+from pykube_plane.apiserver.auth.authn import Authenticator, UserInfo
+from pykube_plane.apiserver.auth.rbac import RESOURCE_KINDS, RBACAuthorizer, forbidden_status, request_attributes
+from pykube_plane.apiserver.http.metrics import APIMetrics
+from pykube_plane.apiserver.http.web import WebFace
+from pykube_plane.apiserver.registry.admission import NamespaceLifecycle
+from pykube_plane.apiserver.registry.registry import Registry
+from pykube_plane.apiserver.registry.resources import RESOURCES, ResourceTable
 from pykube_plane.store.kv import KV
 
 from . import status as st
-from .admission import NamespaceLifecycle
-from .authn import Authenticator, UserInfo
 from .bootstrap import ensure_bootstrap_objects
 from .handlers import Handlers
 from .local import LocalEntryPoint
-from .metrics import APIMetrics
-from .rbac import RESOURCE_KINDS, RBACAuthorizer, forbidden_status, request_attributes
-from .registry import Registry
-from .resources import RESOURCES, ResourceTable
-from .web import WebFace
 
 log = logging.getLogger(__name__)
 

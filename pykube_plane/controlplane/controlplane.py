@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import Any, Callable, Protocol, Sequence
 
 from pykube_plane.api.users import UserInfo
-from pykube_plane.apiserver import pki as pki_mod
-from pykube_plane.apiserver.pki import ADMIN_GROUPS, ADMIN_USER
-from pykube_plane.apiserver.authn import Authenticator
-from pykube_plane.apiserver.kubeconfig import kubeconfig_dict, write_kubeconfig
+from pykube_plane.apiserver.auth import pki as pki_mod
+from pykube_plane.apiserver.auth.authn import Authenticator
+from pykube_plane.apiserver.auth.pki import ADMIN_GROUPS, ADMIN_USER
+from .kubeconfig import kubeconfig_dict, write_kubeconfig
 from pykube_plane.apiserver.server import APIServer
 from pykube_plane.client import InProcessClient
 from pykube_plane.store.kv import KV

@@ -8,7 +8,7 @@ import json
 import orjson
 import yaml
 
-from pykube_plane.apiserver import protobuf
+from pykube_plane.apiserver.http import protobuf
 
 TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
 AGGREGATED = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json"

@@ -7,10 +7,10 @@ import asyncio
 
 import pytest
 
-from pykube_plane.apiserver.options import DeleteOptions, ListOptions, WriteOptions
+from pykube_plane.apiserver.registry.options import DeleteOptions, ListOptions, WriteOptions
+from pykube_plane.apiserver.registry.watch_cache import ADDED, BOOKMARK, DELETED, MODIFIED
 from pykube_plane.apiserver.server import APIServer
 from pykube_plane.apiserver.status import APIError
-from pykube_plane.apiserver.watch_cache import ADDED, BOOKMARK, DELETED, MODIFIED
 
 
 @pytest.fixture

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from pykube_plane.apiserver.bootstrap_policy import bootstrap_objects
-from pykube_plane.apiserver.pki import PKI, ensure_pki
-from pykube_plane.apiserver.rbac import RBACAuthorizer
+from pykube_plane.apiserver.auth.bootstrap_policy import bootstrap_objects
+from pykube_plane.apiserver.auth.pki import PKI, ensure_pki
+from pykube_plane.apiserver.auth.rbac import RBACAuthorizer
 
 KIND_TO_RESOURCE = {"Role": "roles", "ClusterRole": "clusterroles",
                     "RoleBinding": "rolebindings", "ClusterRoleBinding": "clusterrolebindings"}

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from pykube_plane.apiserver.admission import AdmissionError, NamespaceLifecycle
-from pykube_plane.apiserver.authn import UserInfo
-from pykube_plane.apiserver.rbac import request_attributes
+from pykube_plane.apiserver.auth.authn import UserInfo
+from pykube_plane.apiserver.auth.rbac import request_attributes
+from pykube_plane.apiserver.registry.admission import AdmissionError, NamespaceLifecycle
 
 U = UserInfo("u")
 NAMESPACES = {

@@ -9,10 +9,16 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from multidict import CIMultiDict
 
-from pykube_plane.apiserver.authn import (Authenticator, TokenFileError, UserInfo, bearer_token,
-                                          parse_token_file, service_account_user,
-                                          unauthorized_status)
-from pykube_plane.apiserver.pki import PKI, ensure_pki
+from pykube_plane.apiserver.auth.authn import (
+    Authenticator,
+    TokenFileError,
+    UserInfo,
+    bearer_token,
+    parse_token_file,
+    service_account_user,
+    unauthorized_status,
+)
+from pykube_plane.apiserver.auth.pki import PKI, ensure_pki
 
 from .conftest import write
 
@@ -169,7 +175,7 @@ def test_expired_and_server_only_certificates_are_refused(pki: PKI) -> None:
 
 
 def test_verified_certificates_are_remembered_until_they_expire(pki: PKI, monkeypatch: pytest.MonkeyPatch) -> None:
-    from pykube_plane.apiserver import authn
+    from pykube_plane.apiserver.auth import authn
     monkeypatch.setattr(authn, "CERT_CACHE_SIZE", 2)
     auth = Authenticator(client_ca_file=pki.ca_cert_path)
     certs = [der(pki.issue_client_cert(f"user-{i}")[0]) for i in range(3)]

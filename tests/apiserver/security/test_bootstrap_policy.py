@@ -1,9 +1,9 @@
 """The bootstrap policy lets every component do its job, and no more than Kubernetes allows."""
 from __future__ import annotations
 
-from pykube_plane.apiserver.authn import UserInfo, service_account_user
-from pykube_plane.apiserver.bootstrap_policy import CONTROLLER_NAMES, bootstrap_objects
-from pykube_plane.apiserver.rbac import RBACAuthorizer, request_attributes
+from pykube_plane.apiserver.auth.authn import UserInfo, service_account_user
+from pykube_plane.apiserver.auth.bootstrap_policy import CONTROLLER_NAMES, bootstrap_objects
+from pykube_plane.apiserver.auth.rbac import RBACAuthorizer, request_attributes
 
 from .conftest import load
 

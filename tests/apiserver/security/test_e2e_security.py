@@ -21,8 +21,8 @@ from urllib.parse import urlparse
 import pytest
 import yaml
 
-from pykube_plane.apiserver.kubeconfig import write_kubeconfig
-from pykube_plane.apiserver.pki import PKI, client_ssl_context, ensure_pki
+from pykube_plane.apiserver.auth.pki import PKI, client_ssl_context, ensure_pki
+from pykube_plane.controlplane.kubeconfig import write_kubeconfig
 from tests.apiserver.conftest import ServerProcess, start_server_process, stop_server_process
 from tests.conftest import tool_path
 

@@ -9,7 +9,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from pykube_plane.apiserver.pki import PKI, ensure_pki
+from pykube_plane.apiserver.auth.pki import PKI, ensure_pki
 
 
 def _cert(pem: bytes) -> x509.Certificate:

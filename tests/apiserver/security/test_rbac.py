@@ -3,9 +3,14 @@ from __future__ import annotations
 
 import pytest
 
-from pykube_plane.apiserver.authn import UserInfo
-from pykube_plane.apiserver.rbac import (RBACAuthorizer, RequestAttributes, forbidden_message,
-                                         forbidden_status, request_attributes)
+from pykube_plane.apiserver.auth.authn import UserInfo
+from pykube_plane.apiserver.auth.rbac import (
+    RBACAuthorizer,
+    RequestAttributes,
+    forbidden_message,
+    forbidden_status,
+    request_attributes,
+)
 
 from .conftest import load
 

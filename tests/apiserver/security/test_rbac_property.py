@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pykube_plane.apiserver.authn import UserInfo
-from pykube_plane.apiserver.rbac import RBACAuthorizer, RequestAttributes
+from pykube_plane.apiserver.auth.authn import UserInfo
+from pykube_plane.apiserver.auth.rbac import RBACAuthorizer, RequestAttributes
 
 NAMESPACES = ["a", "b"]
 USERS = ["alice", "bob", "system:serviceaccount:a:sa"]

@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 from multidict import MultiDict
 
-from pykube_plane.apiserver.authn import UserInfo
-from pykube_plane.apiserver.rbac import attributes_from_review_spec, request_attributes
+from pykube_plane.apiserver.auth.authn import UserInfo
+from pykube_plane.apiserver.auth.rbac import attributes_from_review_spec, request_attributes
 
 U = UserInfo("u")
 

@@ -17,9 +17,9 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from pykube_plane.apiserver.authn import Authenticator, UserInfo, unauthorized_status
-from pykube_plane.apiserver.kubeconfig import write_kubeconfig
-from pykube_plane.apiserver.pki import PKI, client_ssl_context, ensure_pki, server_ssl_context
+from pykube_plane.apiserver.auth.authn import Authenticator, UserInfo, unauthorized_status
+from pykube_plane.apiserver.auth.pki import PKI, client_ssl_context, ensure_pki, server_ssl_context
+from pykube_plane.controlplane.kubeconfig import write_kubeconfig
 
 VERSION = {"major": "1", "minor": "37", "gitVersion": "v1.37.1-kplane", "platform": "linux/amd64"}
 

@@ -17,16 +17,18 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from aiohttp import web
 
-from . import discovery, negotiation, openapi, routing, tables
-from . import status as st
-from .authn import ALL_AUTHENTICATED, UserInfo
-from .handlers import APIRequest
-from .rbac import RequestAttributes
-from .registry import ListResult
-from .watch_cache import BOOKMARK, ERROR, Watcher, event_line
+from pykube_plane.apiserver import status as st
+from pykube_plane.apiserver.auth.authn import ALL_AUTHENTICATED, UserInfo
+from pykube_plane.apiserver.auth.rbac import RequestAttributes
+from pykube_plane.apiserver.handlers import APIRequest
+from pykube_plane.apiserver.registry import tables
+from pykube_plane.apiserver.registry.registry import ListResult
+from pykube_plane.apiserver.registry.watch_cache import BOOKMARK, ERROR, Watcher, event_line
+
+from . import discovery, negotiation, openapi, routing
 
 if TYPE_CHECKING:
-    from .server import APIServer
+    from pykube_plane.apiserver.server import APIServer
 
 log = logging.getLogger(__name__)
 

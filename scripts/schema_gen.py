@@ -1,6 +1,6 @@
-"""Developer tool: regenerate schemas.json, the OpenAPI definitions of the served kinds.
+"""Developer tool: regenerate pykube_plane/apiserver/registry/schemas.json, the OpenAPI definitions of the served kinds.
 
-    .venv/bin/python -m pykube_plane.apiserver.schema_gen     # needs the test extra (kubernetes)
+    .venv/bin/python scripts/schema_gen.py     # needs the test extra (kubernetes)
 
 The definitions come from the official Python client's models (`kubernetes==37.0.2`, generated
 from Kubernetes' own OpenAPI document of release 1.37): field names, types, required fields and
@@ -22,7 +22,7 @@ import typing
 from pathlib import Path
 from typing import Any
 
-OUTPUT = Path(__file__).with_name("schemas.json")
+OUTPUT = Path(__file__).resolve().parent.parent / "pykube_plane" / "apiserver" / "registry" / "schemas.json"
 
 META = "io.k8s.apimachinery.pkg.apis.meta.v1"
 INT_OR_STRING = "io.k8s.apimachinery.pkg.util.intstr.IntOrString"

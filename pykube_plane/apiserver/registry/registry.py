@@ -23,14 +23,13 @@ from pykube_plane.api import labels as api_labels
 from pykube_plane.api import meta as api_meta
 from pykube_plane.api import patch as api_patch
 from pykube_plane.api import validation as api_validation
+from pykube_plane.apiserver import status as st
 from pykube_plane.store.kv import KV, CompactedError, FutureRevisionError, RequestTooLargeError, StoreError
 
 from . import schemas
-from . import status as st
 from .options import DeleteOptions, ListOptions, WriteOptions
 from .resources import RESOURCES, Resource, ResourceTable
-from .storage import (AllocationTakenError, KeyExistsError, RevisionConflictError, Storage, decode,
-                      encode)
+from .storage import AllocationTakenError, KeyExistsError, RevisionConflictError, Storage, decode, encode
 from .strategies import NamespaceStrategy, ServiceAllocator
 from .watch_cache import BOOKMARK, CachedObject, Filter, TooOldError, WatchCache, Watcher
 
@@ -266,9 +265,10 @@ class Registry:
         lifecycle = self.namespace_lifecycle
         if lifecycle is None or not resource.namespaced:
             return
+        from pykube_plane.apiserver.auth.authn import UserInfo
+        from pykube_plane.apiserver.auth.rbac import RequestAttributes
+
         from .admission import AdmissionError
-        from .authn import UserInfo
-        from .rbac import RequestAttributes
         if user is None:
             user = UserInfo("system:apiserver", ("system:masters",))
         namespaces = self.table.lookup("", "v1", "namespaces")
@@ -931,9 +931,10 @@ class Registry:
                 "metadata": {"resourceVersion": str(self.cache(resource).rv)}, "items": deleted}
 
     async def _admit_namespace_delete(self, name: str, user: Any) -> None:
+        from pykube_plane.apiserver.auth.authn import UserInfo
+        from pykube_plane.apiserver.auth.rbac import RequestAttributes
+
         from .admission import AdmissionError
-        from .authn import UserInfo
-        from .rbac import RequestAttributes
         attrs = RequestAttributes(user or UserInfo("system:apiserver"), "delete", True, "", "v1", "namespaces", "",
                                   name, name)
         try:

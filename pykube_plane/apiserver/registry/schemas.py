@@ -1,4 +1,4 @@
-"""The OpenAPI definitions of the served kinds (schemas.json, see schema_gen.py) and what the
+"""The OpenAPI definitions of the served kinds (schemas.json, see scripts/schema_gen.py) and what the
 server reads from them: which definition describes a kind, and which fields of an object the
 schema does not know (server-side field validation: fieldValidation=Strict/Warn/Ignore).
 """

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 from urllib.parse import parse_qs
 
-from pykube_plane.apiserver.authn import SYSTEM_PRIVILEGED_GROUP, UserInfo
+from pykube_plane.apiserver.auth.authn import SYSTEM_PRIVILEGED_GROUP, UserInfo
 
 RBAC_GROUP = "rbac.authorization.k8s.io"
 RESOURCE_KINDS = ("roles", "clusterroles", "rolebindings", "clusterrolebindings")

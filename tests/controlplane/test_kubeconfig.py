@@ -1,4 +1,5 @@
-"""Kubeconfig round trips, and the real kubectl reads what write_kubeconfig writes."""
+"""Kubeconfig round trips through the one reader (client.ClientConfig), and the real kubectl reads
+what write_kubeconfig writes."""
 from __future__ import annotations
 
 import base64
@@ -10,20 +11,23 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pykube_plane.apiserver.kubeconfig import KubeconfigError, load_kubeconfig, write_kubeconfig
-from pykube_plane.apiserver.pki import PKI
+from pykube_plane.apiserver.auth.pki import PKI
+from pykube_plane.client import ClientConfig, ConfigError
+from pykube_plane.controlplane.kubeconfig import write_kubeconfig
 
 
 def test_round_trip_with_client_certificate(pki: PKI, tmp_path: Path) -> None:
     path = write_kubeconfig(tmp_path / "admin.conf", "https://127.0.0.1:6443", pki.ca_cert_pem,
                             pki.admin_cert_pem, pki.admin_key_pem)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    config = load_kubeconfig(path)
+    config = ClientConfig.from_kubeconfig(path)
     assert config.server == "https://127.0.0.1:6443"
     assert (config.ca_pem, config.client_cert_pem, config.client_key_pem) == (
         pki.ca_cert_pem, pki.admin_cert_pem, pki.admin_key_pem)
     assert config.token is None
-    assert (config.context, config.cluster, config.user, config.namespace) == ("kplane", "kplane", "admin", "default")
+    assert (config.context, config.namespace) == ("kplane", "default")
+    raw = yaml.safe_load(path.read_text())
+    assert (raw["clusters"][0]["name"], raw["users"][0]["name"]) == ("kplane", "admin")
 
 
 def test_round_trip_with_token_and_custom_names(pki: PKI, tmp_path: Path) -> None:
@@ -33,8 +37,9 @@ def test_round_trip_with_token_and_custom_names(pki: PKI, tmp_path: Path) -> Non
     assert raw["current-context"] == "ctx1"
     assert raw["users"] == [{"name": "dev", "user": {"token": "s3cret"}}]
     assert base64.b64decode(raw["clusters"][0]["cluster"]["certificate-authority-data"]) == pki.ca_cert_pem
-    config = load_kubeconfig(path)
-    assert (config.token, config.user, config.cluster, config.client_cert_pem) == ("s3cret", "dev", "c1", None)
+    assert (raw["clusters"][0]["name"], raw["contexts"][0]["context"]) == ("c1", {"cluster": "c1", "user": "dev"})
+    config = ClientConfig.from_kubeconfig(path)
+    assert (config.token, config.context, config.client_cert_pem) == ("s3cret", "ctx1", None)
 
 
 def test_cert_without_key_is_refused(pki: PKI, tmp_path: Path) -> None:
@@ -53,10 +58,10 @@ def test_file_references_resolve_relative_to_the_kubeconfig(pki: PKI, tmp_path: 
         "contexts": [{"name": "one", "context": {"cluster": "c", "user": "u", "namespace": "team"}},
                      {"name": "two", "context": {"cluster": "c"}}],
     }))
-    config = load_kubeconfig(tmp_path / "kubeconfig")
+    config = ClientConfig.from_kubeconfig(tmp_path / "kubeconfig")
     assert (config.ca_pem, config.client_cert_pem, config.namespace) == (pki.ca_cert_pem, pki.admin_cert_pem, "team")
-    other = load_kubeconfig(tmp_path / "kubeconfig", context="two")
-    assert other.client_cert_pem is None and other.user == ""
+    other = ClientConfig.from_kubeconfig(tmp_path / "kubeconfig", context="two")
+    assert other.client_cert_pem is None and other.token is None
 
 
 @pytest.mark.parametrize("text, message", [
@@ -70,8 +75,8 @@ def test_file_references_resolve_relative_to_the_kubeconfig(pki: PKI, tmp_path: 
 def test_broken_kubeconfigs_are_reported(tmp_path: Path, text: str, message: str) -> None:
     path = tmp_path / "bad"
     path.write_text(text)
-    with pytest.raises(KubeconfigError, match=message):
-        load_kubeconfig(path)
+    with pytest.raises(ConfigError, match=message):
+        ClientConfig.from_kubeconfig(path)
 
 
 def test_real_kubectl_reads_the_kubeconfig(pki: PKI, tmp_path: Path, kubectl_bin: str) -> None:

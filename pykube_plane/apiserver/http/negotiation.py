@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 import yaml
 
-from . import status as st
+from pykube_plane.apiserver import status as st
 
 JSON = "application/json"
 YAML = "application/yaml"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .resources import Resource, ResourceTable
+from pykube_plane.apiserver.registry.resources import Resource, ResourceTable
 
 METHOD_VERBS = {"POST": "create", "PUT": "update", "PATCH": "patch"}
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Mapping
 
-from pykube_plane.apiserver.rbac import RequestAttributes
+from pykube_plane.apiserver.auth.rbac import RequestAttributes
 
 IMMORTAL_NAMESPACES = frozenset(("default", "kube-system", "kube-public"))
 NAMESPACE_TERMINATING_CAUSE = "NamespaceTerminating"

@@ -15,9 +15,10 @@ from typing import Any
 
 import orjson
 
-from . import schemas
+from pykube_plane.apiserver.registry import schemas
+from pykube_plane.apiserver.registry.resources import RESOURCES, Resource, ResourceTable
+
 from .discovery import KUBERNETES_VERSION
-from .resources import RESOURCES, Resource, ResourceTable
 
 V2_PROTOBUF = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
 PATCH_TYPES = ("application/json-patch+json", "application/merge-patch+json",

@@ -17,7 +17,8 @@ import ipaddress
 import random
 from typing import TYPE_CHECKING, Any
 
-from . import status as st
+from pykube_plane.apiserver import status as st
+
 from .events import core_to_events_v1, events_v1_to_core
 
 if TYPE_CHECKING:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import status as st
+from pykube_plane.apiserver import status as st
+
 from .authn import UserInfo
 from .rbac import RBACAuthorizer, attributes_from_review_spec
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from . import status as st
+from pykube_plane.apiserver import status as st
 
 TRUE_VALUES = ("true", "1", "True", "TRUE")
 FIELD_VALIDATION_MODES = {"": "Strict", "strict": "Strict", "warn": "Warn", "ignore": "Ignore"}

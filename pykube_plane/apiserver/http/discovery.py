@@ -11,7 +11,7 @@ import platform
 import sys
 from typing import Any
 
-from .resources import GROUP_ORDER, RESOURCES, Resource, ResourceTable
+from pykube_plane.apiserver.registry.resources import GROUP_ORDER, RESOURCES, Resource, ResourceTable
 
 KUBERNETES_VERSION = "v1.37.1"
 AGGREGATED_CONTENT_TYPE = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"

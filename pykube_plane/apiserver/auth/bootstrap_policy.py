@@ -20,9 +20,15 @@ from __future__ import annotations
 import copy
 from typing import Any, Sequence
 
-from pykube_plane.apiserver.authn import (ALL_AUTHENTICATED, ALL_UNAUTHENTICATED,
-                                          KUBE_CONTROLLER_MANAGER, KUBE_PROXY, KUBE_SCHEDULER,
-                                          NODES_GROUP, SYSTEM_PRIVILEGED_GROUP)
+from pykube_plane.apiserver.auth.authn import (
+    ALL_AUTHENTICATED,
+    ALL_UNAUTHENTICATED,
+    KUBE_CONTROLLER_MANAGER,
+    KUBE_PROXY,
+    KUBE_SCHEDULER,
+    NODES_GROUP,
+    SYSTEM_PRIVILEGED_GROUP,
+)
 
 RBAC_API_VERSION = "rbac.authorization.k8s.io/v1"
 BOOTSTRAP_LABELS = {"kubernetes.io/bootstrapping": "rbac-defaults"}
