@@ -21,11 +21,11 @@ from pykube_plane.api.users import UserInfo
 from pykube_plane.apiserver.auth import pki as pki_mod
 from pykube_plane.apiserver.auth.authn import Authenticator
 from pykube_plane.apiserver.auth.pki import ADMIN_GROUPS, ADMIN_USER
-from .kubeconfig import kubeconfig_dict, write_kubeconfig
 from pykube_plane.apiserver.server import APIServer
 from pykube_plane.client import InProcessClient
 from pykube_plane.store.kv import KV
 
+from .kubeconfig import kubeconfig_dict, write_kubeconfig
 from .options import ControlPlaneOptions
 
 log = logging.getLogger(__name__)

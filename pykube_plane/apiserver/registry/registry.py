@@ -26,11 +26,13 @@ from pykube_plane.api import validation as api_validation
 from pykube_plane.apiserver import status as st
 from pykube_plane.store.kv import KV, CompactedError, FutureRevisionError, RequestTooLargeError, StoreError
 
-from . import schemas
+from . import namespaces, schemas
+from .allocator import ServiceAllocator
+from .compactor import compact_periodically
+from .lookups import Lookups
 from .options import DeleteOptions, ListOptions, WriteOptions
 from .resources import RESOURCES, Resource, ResourceTable
 from .storage import AllocationTakenError, KeyExistsError, RevisionConflictError, Storage, decode, encode
-from .strategies import NamespaceStrategy, ServiceAllocator
 from .watch_cache import BOOKMARK, CachedObject, Filter, TooOldError, WatchCache, Watcher
 
 log = logging.getLogger(__name__)
@@ -109,7 +111,7 @@ class Registry:
         self.copy = copy
         self.event_ttl = event_ttl
         self._lease: tuple[int, float] = (0, 0.0)   # (store lease id, when granted)
-        self._default_pc: tuple[int, dict | None] = (-1, None)
+        self.lookups = Lookups(table, self.cache, self.storage, self.allocator, copy)   # what strategies see
 
     # ------------------------------------------------------------------------------------------
     # lifecycle
@@ -136,7 +138,8 @@ class Registry:
         loop = asyncio.get_running_loop()
         self._tasks = [loop.create_task(self._bookmarks(bookmark_interval), name="watch-bookmarks")]
         if compaction_interval > 0:
-            self._tasks.append(loop.create_task(self._compactor(compaction_interval), name="store-compactor"))
+            self._tasks.append(loop.create_task(compact_periodically(self.kv, self.storage, compaction_interval),
+                                                   name="store-compactor"))
 
     def close_watchers(self, reason: str) -> None:
         """End every open watch (their streams close); the caches keep running."""
@@ -153,24 +156,6 @@ class Registry:
                 pass
         self._tasks = []
         await asyncio.gather(*(c.stop() for c in self.caches.values()))
-
-    async def _compactor(self, interval: float) -> None:
-        """Like kube-apiserver's compactor: every interval, compact the store's history up to the
-        revision it had one interval ago, so old versions do not pile up but a watch or a paged
-        list that started within the last interval can still resume."""
-        previous = 0
-        while True:
-            await asyncio.sleep(interval)
-            try:
-                current = await self.storage.current_revision()
-                if previous:
-                    await self.kv.compact(previous)
-                    log.info("compacted the store at revision %d", previous)
-                previous = current
-            except CompactedError:
-                previous = 0
-            except StoreError as e:
-                log.warning("compaction failed: %s", e.message)
 
     async def _bookmarks(self, interval: float) -> None:
         while True:
@@ -509,7 +494,7 @@ class Registry:
         meta["uid"] = api_meta.new_uid()
         meta["creationTimestamp"] = api_meta.now_rfc3339()
         strategy = resource.strategy
-        strategy.prepare_for_create(self, resource, obj)
+        strategy.prepare_for_create(self.lookups, resource, obj)
         api_defaults.apply_defaults(resource.kind, obj)
         original = copy(obj) if generate else obj
         taken: set[bytes] = set()
@@ -523,17 +508,17 @@ class Registry:
             name = meta.get("name")
             self._check_name(resource, name)
             await self._admit(resource, "create", namespace, name, obj, user)
-            await strategy.admit(self, resource, obj, None, user)
+            await strategy.admit(self.lookups, resource, obj, None, user)
             key = resource.key(namespace, name)
             # before allocating anything for it; the cache may lag a delete, so the store confirms
             if name and not generate and self.cache(resource).get(key) is not None \
                     and await self.storage.get(key) is not None:
                 raise st.already_exists(resource, name)
-            await strategy.allocate(self, resource, obj, None, taken)
+            await strategy.allocate(self.lookups, resource, obj, None, taken)
             self._validate(resource, obj, None)
             if opts.dry_run:
                 return self._external(resource, obj)
-            claims = list(strategy.allocations(self, resource, obj).items())
+            claims = list(strategy.allocations(self.lookups, resource, obj).items())
             try:
                 rev = await self.storage.create(key, encode(obj), claims, lease=await self._lease_for(resource))
             except KeyExistsError:
@@ -558,10 +543,9 @@ class Registry:
         """System fields kept from the stored object; status/spec split per subresource."""
         strategy = resource.strategy
         if subresource == "status":
-            new = strategy.prepare_for_status_update(self, resource, new, old)
+            new = strategy.prepare_for_status_update(self.lookups, resource, new, old)
         elif subresource == "finalize":
-            assert isinstance(strategy, NamespaceStrategy)
-            new = strategy.prepare_for_finalize(self, new, old)
+            new = strategy.prepare_for_finalize(self.lookups, new, old)
         elif subresource == "binding":
             pass    # pods/binding sets spec.nodeName and the PodScheduled condition together
         else:
@@ -571,7 +555,7 @@ class Registry:
                 meta["generation"] = old_meta["generation"]
             else:
                 meta.pop("generation", None)
-            strategy.prepare_for_update(self, resource, new, old)
+            strategy.prepare_for_update(self.lookups, resource, new, old)
         meta = new["metadata"]
         old_meta = old["metadata"]
         if not meta.get("uid"):
@@ -714,7 +698,7 @@ class Registry:
                 strategy.bump_generation(new, old)
             if not subresource:
                 await self._admit(resource, "update", namespace, name, new, user)
-            await strategy.allocate(self, resource, new, old, taken)
+            await strategy.allocate(self.lookups, resource, new, old, taken)
             self._validate(resource, new, old, subresource if subresource in ("status", "binding") else "")
             if self._same(new, old):
                 return self._external(resource, old), False
@@ -723,15 +707,16 @@ class Registry:
                 return self._external(resource, new), False
             if strategy.should_delete_during_update(new, old):
                 try:
-                    rev = await self.storage.delete(key, kv.mod_revision, list(strategy.allocations(self, resource, old)))
+                    held = list(strategy.allocations(self.lookups, resource, old))
+                    rev = await self.storage.delete(key, kv.mod_revision, held)
                 except RevisionConflictError:
                     if pinned:
                         raise st.modified_conflict(resource, name) from None
                     continue
                 new["metadata"]["resourceVersion"] = str(rev)
                 return self._external(resource, new), False
-            old_alloc = strategy.allocations(self, resource, old)
-            new_alloc = strategy.allocations(self, resource, new)
+            old_alloc = strategy.allocations(self.lookups, resource, old)
+            new_alloc = strategy.allocations(self.lookups, resource, new)
             claims = [(k, v) for k, v in new_alloc.items() if k not in old_alloc]
             releases = [k for k in old_alloc if k not in new_alloc]
             try:
@@ -802,11 +787,12 @@ class Registry:
                 raise st.conflict(resource, name, "Precondition failed: ResourceVersion in precondition: "
                                                   f"{opts.precondition_rv}, ResourceVersion in object meta: "
                                                   f"{meta.get('resourceVersion')}")
-            strategy.check_delete(self, resource, old)
-            if isinstance(strategy, NamespaceStrategy):
+            strategy.check_delete(self.lookups, resource, old)
+            if strategy.finalized_by_controller:
                 if self.namespace_lifecycle is not None:
-                    await self._admit_namespace_delete(name, user)
-                result = await self._delete_namespace(resource, key, kv.mod_revision, old, opts)
+                    namespaces.admit_delete(self.namespace_lifecycle, name, user)
+                result = await namespaces.delete(self.storage, self._remember, resource, key, kv.mod_revision, old,
+                                                 opts)
                 if result is None:
                     continue
                 return result
@@ -849,7 +835,7 @@ class Registry:
             try:
                 if delete_now:
                     rev = await self.storage.delete(key, kv.mod_revision,
-                                                    list(strategy.allocations(self, resource, old)))
+                                                    list(strategy.allocations(self.lookups, resource, old)))
                     old["metadata"]["resourceVersion"] = str(rev) if strategy.return_deleted_object else meta["resourceVersion"]
                     if strategy.return_deleted_object:
                         return 200, self._external(resource, old)
@@ -873,44 +859,6 @@ class Registry:
         meta = obj["metadata"]
         return st.success_status(resource, meta.get("name", ""), meta.get("uid", ""), code=0)
 
-    async def _delete_namespace(self, resource: Resource, key: bytes, mod_revision: int, old: dict,
-                                opts: DeleteOptions) -> tuple[int, dict] | None:
-        """Namespaces go Terminating first; the namespace controller empties them and removes the
-        `kubernetes` finalizer, then deletes again (k8s namespace REST Delete)."""
-        meta = old["metadata"]
-        spec_finalizers = (old.get("spec") or {}).get("finalizers") or []
-        if meta.get("deletionTimestamp") and not spec_finalizers and not meta.get("finalizers"):
-            if opts.dry_run:
-                return 200, old
-            try:
-                await self.storage.delete(key, mod_revision)
-            except RevisionConflictError:
-                return None
-            return 200, st.success_status(resource, meta.get("name", ""), meta.get("uid", ""), code=0)
-        if meta.get("deletionTimestamp"):
-            return 200, old
-        new = copy(old)
-        new["metadata"]["deletionTimestamp"] = api_meta.now_rfc3339()
-        new["metadata"]["deletionGracePeriodSeconds"] = 0
-        new.setdefault("status", {})["phase"] = "Terminating"
-        if not spec_finalizers and not meta.get("finalizers"):
-            if opts.dry_run:
-                return 200, new
-            try:
-                await self.storage.delete(key, mod_revision)
-            except RevisionConflictError:
-                return None
-            return 200, st.success_status(resource, meta.get("name", ""), meta.get("uid", ""), code=0)
-        if opts.dry_run:
-            return 200, new
-        try:
-            rev = await self.storage.update(key, encode(new), mod_revision)
-        except RevisionConflictError:
-            return None
-        new["metadata"]["resourceVersion"] = str(rev)
-        self._remember(resource, key, rev, new)
-        return 200, new
-
     async def delete_collection(self, resource: Resource, namespace: str, list_opts: ListOptions,
                                 opts: DeleteOptions, user: Any = None) -> dict:
         listed = await self.list(resource, namespace, ListOptions(label_selector=list_opts.label_selector,
@@ -929,45 +877,6 @@ class Registry:
                 deleted.append(self._external(resource, co.obj()))
         return {"kind": resource.list_kind, "apiVersion": resource.api_version,
                 "metadata": {"resourceVersion": str(self.cache(resource).rv)}, "items": deleted}
-
-    async def _admit_namespace_delete(self, name: str, user: Any) -> None:
-        from pykube_plane.apiserver.auth.authn import UserInfo
-        from pykube_plane.apiserver.auth.rbac import RequestAttributes
-
-        from .admission import AdmissionError
-        attrs = RequestAttributes(user or UserInfo("system:apiserver"), "delete", True, "", "v1", "namespaces", "",
-                                  name, name)
-        try:
-            self.namespace_lifecycle.admit(attrs, None, lambda ns: None)
-        except AdmissionError as e:
-            raise st.APIError(e.code, e.reason, e.message, e.details or None) from None
-
-    # ------------------------------------------------------------------------------------------
-    # lookups for strategies and admission
-
-    async def lookup_priority_class(self, name: str) -> dict | None:
-        pcs = self.table.lookup("scheduling.k8s.io", "v1", "priorityclasses")
-        cache = self.cache(pcs)
-        co = cache.get(pcs.key("", name))
-        if co is None:
-            kv = await self.storage.get(pcs.key("", name))
-            return decode(kv) if kv is not None else None
-        return co.obj()
-
-    def default_priority_class(self) -> dict | None:
-        """The globalDefault PriorityClass (the lowest valued, if several), worked out again only
-        after a PriorityClass changes."""
-        pcs = self.table.lookup("scheduling.k8s.io", "v1", "priorityclasses")
-        cache = self.cache(pcs)
-        if self._default_pc[0] != cache.rv:
-            best = None
-            for co in cache.objects.values():
-                obj = co.obj()
-                if obj.get("globalDefault") and (best is None or obj.get("value", 0) < best.get("value", 0)):
-                    best = obj
-            self._default_pc = (cache.rv, best)
-        return self._default_pc[1]
-
 
 def _parse_time(text: str) -> float:
     return api_meta.parse_rfc3339(text).timestamp()

@@ -13,17 +13,31 @@ uses by default, and whether a delete answers with the object or a Status.
 """
 from __future__ import annotations
 
-import ipaddress
-import random
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pykube_plane.apiserver import status as st
 
+from .allocator import IP_PREFIX, PORT_PREFIX, ServiceAllocator
 from .events import core_to_events_v1, events_v1_to_core
 
 if TYPE_CHECKING:
-    from .registry import Registry
     from .resources import Resource
+
+
+class StrategyContext(Protocol):
+    """What a strategy may ask of the registry: a narrow lookup interface, not the registry
+    itself (registry.lookups.Lookups is the one implementation)."""
+
+    allocator: ServiceAllocator
+
+    def copy(self, obj: Any) -> Any:
+        """A deep copy of a stored object."""
+
+    async def lookup_priority_class(self, name: str) -> dict | None:
+        """The PriorityClass `name`, or None."""
+
+    def default_priority_class(self) -> dict | None:
+        """The globalDefault PriorityClass, or None."""
 
 
 def _spec_changed(obj: dict, old: dict) -> bool:
@@ -48,13 +62,13 @@ class Strategy:
 
     # -- create / update -------------------------------------------------------------------------
 
-    def prepare_for_create(self, registry: "Registry", resource: "Resource", obj: dict) -> None:
+    def prepare_for_create(self, ctx: "StrategyContext", resource: "Resource", obj: dict) -> None:
         if self.reset_status_on_create and resource.has_status:
             obj["status"] = {}
         if self.tracks_generation:
             obj["metadata"]["generation"] = 1
 
-    def prepare_for_update(self, registry: "Registry", resource: "Resource", obj: dict, old: dict) -> None:
+    def prepare_for_update(self, ctx: "StrategyContext", resource: "Resource", obj: dict, old: dict) -> None:
         """Main resource update: status changes are ignored (they go through /status)."""
         if resource.has_status:
             if "status" in old:
@@ -69,10 +83,10 @@ class Strategy:
             generation = old["metadata"].get("generation", 1)
             obj["metadata"]["generation"] = generation + 1 if _spec_changed(obj, old) else generation
 
-    def prepare_for_status_update(self, registry: "Registry", resource: "Resource", obj: dict,
+    def prepare_for_status_update(self, ctx: "StrategyContext", resource: "Resource", obj: dict,
                                   old: dict) -> dict:
         """/status update: only status changes; spec and metadata stay as stored."""
-        new = registry.copy(old)
+        new = ctx.copy(old)
         if "status" in obj:
             new["status"] = obj["status"]
         else:
@@ -80,22 +94,28 @@ class Strategy:
         new["metadata"]["resourceVersion"] = obj.get("metadata", {}).get("resourceVersion", "")
         return new
 
-    async def admit(self, registry: "Registry", resource: "Resource", obj: dict, old: dict | None,
+    async def admit(self, ctx: "StrategyContext", resource: "Resource", obj: dict, old: dict | None,
                     user: Any) -> None:
         """Mutating admission that belongs to the kind (pod priority). Raise APIError to refuse."""
 
-    def allocations(self, registry: "Registry", resource: "Resource", obj: dict) -> dict[bytes, bytes]:
+    def allocations(self, ctx: "StrategyContext", resource: "Resource", obj: dict) -> dict[bytes, bytes]:
         """Allocation keys this object holds (a Service's IP and node ports), key -> marker."""
         return {}
 
-    async def allocate(self, registry: "Registry", resource: "Resource", obj: dict, old: dict | None,
+    async def allocate(self, ctx: "StrategyContext", resource: "Resource", obj: dict, old: dict | None,
                        taken: set[bytes]) -> None:
         """Fill in values the server assigns (cluster IP, node ports); `taken` are keys that lost a
         race on the previous attempt."""
 
+    def prepare_for_finalize(self, ctx: "StrategyContext", obj: dict, old: dict) -> dict:
+        """/finalize update (namespaces only): only spec.finalizers change."""
+        raise st.method_not_allowed()
+
     # -- delete -----------------------------------------------------------------------------------
 
-    def check_delete(self, registry: "Registry", resource: "Resource", obj: dict) -> None:
+    finalized_by_controller = False   # delete marks Terminating; a controller empties and finalizes
+
+    def check_delete(self, ctx: "StrategyContext", resource: "Resource", obj: dict) -> None:
         """Raise APIError when this object may never be deleted."""
 
     def grace_period(self, obj: dict, requested: int | None) -> int | None:
@@ -122,8 +142,9 @@ class NodeStrategy(Strategy):
 
 class NamespaceStrategy(Strategy):
     FINALIZER = "kubernetes"
+    finalized_by_controller = True
 
-    def prepare_for_create(self, registry, resource, obj) -> None:
+    def prepare_for_create(self, ctx, resource, obj) -> None:
         spec = obj.get("spec")
         if not isinstance(spec, dict):
             spec = obj["spec"] = {}
@@ -136,8 +157,8 @@ class NamespaceStrategy(Strategy):
             labels = obj["metadata"]["labels"] = {}
         labels["kubernetes.io/metadata.name"] = obj["metadata"].get("name", "")
 
-    def prepare_for_update(self, registry, resource, obj, old) -> None:
-        super().prepare_for_update(registry, resource, obj, old)
+    def prepare_for_update(self, ctx, resource, obj, old) -> None:
+        super().prepare_for_update(ctx, resource, obj, old)
         # spec.finalizers change only through /finalize
         spec = obj.get("spec")
         if not isinstance(spec, dict):
@@ -156,8 +177,8 @@ class NamespaceStrategy(Strategy):
         # spec.finalizers (the namespace controller's) must be gone too
         return not (obj.get("spec") or {}).get("finalizers") and super().should_delete_during_update(obj, old)
 
-    def prepare_for_finalize(self, registry, obj: dict, old: dict) -> dict:
-        new = registry.copy(old)
+    def prepare_for_finalize(self, ctx, obj: dict, old: dict) -> dict:
+        new = ctx.copy(old)
         finalizers = (obj.get("spec") or {}).get("finalizers")
         new.setdefault("spec", {})
         if finalizers is None:
@@ -172,22 +193,22 @@ class PodStrategy(Strategy):
     tracks_generation = True
     return_deleted_object = True
 
-    def prepare_for_create(self, registry, resource, obj) -> None:
+    def prepare_for_create(self, ctx, resource, obj) -> None:
         obj["status"] = {"phase": "Pending"}
         obj["metadata"]["generation"] = 1
 
-    def prepare_for_update(self, registry, resource, obj, old) -> None:
-        super().prepare_for_update(registry, resource, obj, old)
+    def prepare_for_update(self, ctx, resource, obj, old) -> None:
+        super().prepare_for_update(ctx, resource, obj, old)
 
-    def prepare_for_status_update(self, registry, resource, obj, old) -> dict:
-        new = super().prepare_for_status_update(registry, resource, obj, old)
+    def prepare_for_status_update(self, ctx, resource, obj, old) -> dict:
+        new = super().prepare_for_status_update(ctx, resource, obj, old)
         # status.qosClass is decided once, at creation
         old_qos = (old.get("status") or {}).get("qosClass")
         if old_qos is not None and isinstance(new.get("status"), dict):
             new["status"]["qosClass"] = old_qos
         return new
 
-    async def admit(self, registry, resource, obj, old, user) -> None:
+    async def admit(self, ctx, resource, obj, old, user) -> None:
         if old is not None:
             return
         # the Priority admission plugin: spec.priority comes from the PriorityClass
@@ -197,14 +218,14 @@ class PodStrategy(Strategy):
         name = spec.get("priorityClassName") or ""
         policy = None
         if name:
-            pc = await registry.lookup_priority_class(name)
+            pc = await ctx.lookup_priority_class(name)
             if pc is None:
                 raise st.forbidden(resource, obj["metadata"].get("name", ""),
                                    f"no PriorityClass with name {name} was found")
             value = pc.get("value", 0)
             policy = pc.get("preemptionPolicy")
         else:
-            default = registry.default_priority_class()
+            default = ctx.default_priority_class()
             value = default.get("value", 0) if default else 0
             if default:
                 spec["priorityClassName"] = default["metadata"]["name"]
@@ -236,7 +257,7 @@ class PodStrategy(Strategy):
 class PriorityClassStrategy(Strategy):
     SYSTEM = ("system-node-critical", "system-cluster-critical")
 
-    def check_delete(self, registry, resource, obj) -> None:
+    def check_delete(self, ctx, resource, obj) -> None:
         name = obj["metadata"].get("name", "")
         if name in self.SYSTEM:
             raise st.forbidden(resource, name, "this is a system priority class and cannot be deleted")
@@ -262,11 +283,8 @@ class ServiceStrategy(Strategy):
     """
     reset_status_on_create = True
 
-    IP_PREFIX = b"/registry/ipaddresses/"
-    PORT_PREFIX = b"/registry/servicenodeports/"
-
-    def prepare_for_update(self, registry, resource, obj, old) -> None:
-        super().prepare_for_update(registry, resource, obj, old)
+    def prepare_for_update(self, ctx, resource, obj, old) -> None:
+        super().prepare_for_update(ctx, resource, obj, old)
         # kubectl apply / PUT without the allocated values keeps them (k8s patchAllocatedValues)
         spec, old_spec = obj.get("spec"), old.get("spec") or {}
         if not isinstance(spec, dict):
@@ -287,20 +305,20 @@ class ServiceStrategy(Strategy):
                     if kept:
                         port["nodePort"] = kept
 
-    def allocations(self, registry, resource, obj) -> dict[bytes, bytes]:
+    def allocations(self, ctx, resource, obj) -> dict[bytes, bytes]:
         spec = obj.get("spec") or {}
         meta = obj.get("metadata") or {}
         owner = f'{meta.get("namespace", "")}/{meta.get("name", "")}'.encode()
         keys: dict[bytes, bytes] = {}
         for ip in spec.get("clusterIPs") or ([spec["clusterIP"]] if spec.get("clusterIP") else []):
             if ip and ip != "None":
-                keys[self.IP_PREFIX + ip.encode()] = owner
+                keys[IP_PREFIX + ip.encode()] = owner
         for port in spec.get("ports") or []:
             if isinstance(port, dict) and port.get("nodePort"):
-                keys[self.PORT_PREFIX + f'{port.get("protocol", "TCP")}/{port["nodePort"]}'.encode()] = owner
+                keys[PORT_PREFIX + f'{port.get("protocol", "TCP")}/{port["nodePort"]}'.encode()] = owner
         return keys
 
-    async def allocate(self, registry, resource, obj, old, taken) -> None:
+    async def allocate(self, ctx, resource, obj, old, taken) -> None:
         """Values the user gave are checked (422 when held by another Service), missing ones picked.
         On a retry `taken` holds the keys another writer won, so picking avoids them."""
         spec = obj.get("spec")
@@ -310,7 +328,7 @@ class ServiceStrategy(Strategy):
         name = obj["metadata"].get("name", "")
         if svc_type == "ExternalName":
             return
-        allocator = registry.allocator
+        allocator = ctx.allocator
         headless = spec.get("clusterIP") == "None" or (spec.get("clusterIPs") or [""])[0] == "None"
         # Headless Services take every family the cluster has (k8s defaults them to
         # RequireDualStack); the others cannot ask for two on a single-stack cluster.
@@ -331,7 +349,7 @@ class ServiceStrategy(Strategy):
                                        f"failed to allocate IP {cluster_ip}: the provided IP ({cluster_ip}) is "
                                        f"not in the valid range. The range of valid IPs is {allocator.cidr}",
                                        cluster_ip)
-            if self.IP_PREFIX + cluster_ip.encode() in taken:     # the store said so: another Service has it
+            if IP_PREFIX + cluster_ip.encode() in taken:     # the store said so: another Service has it
                 raise st.invalid_field("Service", "", name, "spec.clusterIPs", "FieldValueInvalid",
                                        f"failed to allocate IP {cluster_ip}: provided IP is already allocated",
                                        cluster_ip)
@@ -359,7 +377,7 @@ class ServiceStrategy(Strategy):
             node_port = port.get("nodePort")
             if node_port:
                 if (protocol, node_port) not in old_ports:
-                    key = self.PORT_PREFIX + f"{protocol}/{node_port}".encode()
+                    key = PORT_PREFIX + f"{protocol}/{node_port}".encode()
                     if not allocator.contains_port(node_port):
                         raise st.invalid_field("Service", "", name, f"spec.ports[{i}].nodePort", "FieldValueInvalid",
                                                f"provided port is not in the valid range. The range of valid "
@@ -371,72 +389,3 @@ class ServiceStrategy(Strategy):
                 continue
             port["nodePort"] = allocator.pick_port(protocol, taken, used)
             used.add((protocol, port["nodePort"]))
-
-
-class ServiceAllocator:
-    """Free cluster IPs and node ports, known from the Services in the watch cache."""
-
-    def __init__(self, cidr: str = "10.96.0.0/12", port_range: tuple[int, int] = (30000, 32767)) -> None:
-        self.network = ipaddress.ip_network(cidr)
-        self.cidr = cidr
-        self.port_range = port_range
-        self.port_range_text = f"{port_range[0]}-{port_range[1]}"
-        self.used_ips: set[str] = set()
-        self.used_ports: set[tuple[str, int]] = set()
-        self._rng = random.Random()
-
-    @property
-    def first_ip(self) -> str:
-        return str(self.network.network_address + 1)
-
-    def contains_ip(self, ip: str) -> bool:
-        try:
-            addr = ipaddress.ip_address(ip)
-        except ValueError:
-            return False
-        return addr in self.network and addr not in (self.network.network_address, self.network.broadcast_address)
-
-    def contains_port(self, port: Any) -> bool:
-        return isinstance(port, int) and self.port_range[0] <= port <= self.port_range[1]
-
-    def pick_ip(self, taken: set[bytes]) -> str | None:
-        size = self.network.num_addresses - 2
-        base = int(self.network.network_address) + 1
-        for _ in range(64):
-            ip = str(ipaddress.ip_address(base + self._rng.randrange(1, size)))   # .1 is the kubernetes service's
-            if ip not in self.used_ips and (ServiceStrategy.IP_PREFIX + ip.encode()) not in taken:
-                return ip
-        for offset in range(1, size):
-            ip = str(ipaddress.ip_address(base + offset))
-            if ip not in self.used_ips and (ServiceStrategy.IP_PREFIX + ip.encode()) not in taken:
-                return ip
-        return None
-
-    def pick_port(self, protocol: str, taken: set[bytes], used: set) -> int:
-        low, high = self.port_range
-        for _ in range(64):
-            port = self._rng.randint(low, high)
-            if self._port_free(protocol, port, taken, used):
-                return port
-        for port in range(low, high + 1):
-            if self._port_free(protocol, port, taken, used):
-                return port
-        raise st.internal_error("failed to allocate a nodePort: range is full")
-
-    def _port_free(self, protocol: str, port: int, taken: set[bytes], used: set) -> bool:
-        return ((protocol, port) not in self.used_ports and (protocol, port) not in used
-                and ServiceStrategy.PORT_PREFIX + f"{protocol}/{port}".encode() not in taken)
-
-    def observe(self, old: dict | None, new: dict | None) -> None:
-        """Track a Service change seen by the watch cache."""
-        for obj, add in ((old, False), (new, True)):
-            if obj is None:
-                continue
-            spec = obj.get("spec") or {}
-            ips = [ip for ip in spec.get("clusterIPs") or [] if ip and ip != "None"]
-            ports = [(p.get("protocol", "TCP"), p["nodePort"]) for p in spec.get("ports") or []
-                     if isinstance(p, dict) and p.get("nodePort")]
-            for ip in ips:
-                (self.used_ips.add if add else self.used_ips.discard)(ip)
-            for port in ports:
-                (self.used_ports.add if add else self.used_ports.discard)(port)

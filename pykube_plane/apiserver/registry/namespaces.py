@@ -1,0 +1,67 @@
+"""Deleting a Namespace (k8s namespace REST Delete): it goes Terminating first; the namespace
+controller empties it and removes the `kubernetes` finalizer (/finalize), then deletes again.
+The registry calls this for a kind whose strategy says `finalized_by_controller`."""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from pykube_plane.api import meta as api_meta
+from pykube_plane.api.jsoncopy import copy_json
+from pykube_plane.api.users import UserInfo
+from pykube_plane.apiserver import status as st
+from pykube_plane.apiserver.auth.rbac import RequestAttributes
+
+from .admission import AdmissionError, NamespaceLifecycle
+from .options import DeleteOptions
+from .resources import Resource
+from .storage import RevisionConflictError, Storage, encode
+
+Remember = Callable[[Resource, bytes, int, dict], None]
+
+
+def admit_delete(lifecycle: NamespaceLifecycle, name: str, user: Any) -> None:
+    """The NamespaceLifecycle admission of the delete (the immortal namespaces stay)."""
+    attrs = RequestAttributes(user or UserInfo("system:apiserver"), "delete", True, "", "v1", "namespaces", "",
+                              name, name)
+    try:
+        lifecycle.admit(attrs, None, lambda ns: None)
+    except AdmissionError as e:
+        raise st.APIError(e.code, e.reason, e.message, e.details or None) from None
+
+
+async def delete(storage: Storage, remember: Remember, resource: Resource, key: bytes, mod_revision: int,
+                 old: dict, opts: DeleteOptions) -> tuple[int, dict] | None:
+    """(HTTP status, answer), or None when another writer changed the namespace (retry)."""
+    meta = old["metadata"]
+    spec_finalizers = (old.get("spec") or {}).get("finalizers") or []
+    if meta.get("deletionTimestamp") and not spec_finalizers and not meta.get("finalizers"):
+        if opts.dry_run:
+            return 200, old
+        try:
+            await storage.delete(key, mod_revision)
+        except RevisionConflictError:
+            return None
+        return 200, st.success_status(resource, meta.get("name", ""), meta.get("uid", ""), code=0)
+    if meta.get("deletionTimestamp"):
+        return 200, old
+    new = copy_json(old)
+    new["metadata"]["deletionTimestamp"] = api_meta.now_rfc3339()
+    new["metadata"]["deletionGracePeriodSeconds"] = 0
+    new.setdefault("status", {})["phase"] = "Terminating"
+    if not spec_finalizers and not meta.get("finalizers"):
+        if opts.dry_run:
+            return 200, new
+        try:
+            await storage.delete(key, mod_revision)
+        except RevisionConflictError:
+            return None
+        return 200, st.success_status(resource, meta.get("name", ""), meta.get("uid", ""), code=0)
+    if opts.dry_run:
+        return 200, new
+    try:
+        rev = await storage.update(key, encode(new), mod_revision)
+    except RevisionConflictError:
+        return None
+    new["metadata"]["resourceVersion"] = str(rev)
+    remember(resource, key, rev, new)
+    return 200, new
