@@ -23,7 +23,7 @@ import orjson
 
 from pykube_plane.api.jsoncopy import copy_json
 from pykube_plane.api.users import UserInfo
-from pykube_plane.apiserver.registry.registry import ListResult
+from pykube_plane.apiserver.registry.listing import ListResult
 from pykube_plane.apiserver.registry.watch_cache import BOOKMARK, ERROR, Watcher
 
 from . import status as st

@@ -22,7 +22,7 @@ from pykube_plane.apiserver.auth.authn import ALL_AUTHENTICATED, UserInfo
 from pykube_plane.apiserver.auth.rbac import RequestAttributes
 from pykube_plane.apiserver.handlers import APIRequest
 from pykube_plane.apiserver.registry import tables
-from pykube_plane.apiserver.registry.registry import ListResult
+from pykube_plane.apiserver.registry.listing import ListResult
 from pykube_plane.apiserver.registry.watch_cache import BOOKMARK, ERROR, Watcher, event_line
 
 from . import discovery, negotiation, openapi, routing

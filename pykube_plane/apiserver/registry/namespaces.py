@@ -1,6 +1,7 @@
-"""Deleting a Namespace (k8s namespace REST Delete): it goes Terminating first; the namespace
+"""Namespaces in the registry: the NamespaceLifecycle admission of writes and deletes, and
+deleting a Namespace (k8s namespace REST Delete): it goes Terminating first; the namespace
 controller empties it and removes the `kubernetes` finalizer (/finalize), then deletes again.
-The registry calls this for a kind whose strategy says `finalized_by_controller`."""
+The registry deletes this way a kind whose strategy says `finalized_by_controller`."""
 from __future__ import annotations
 
 from typing import Any, Callable
@@ -13,8 +14,8 @@ from pykube_plane.apiserver.auth.rbac import RequestAttributes
 
 from .admission import AdmissionError, NamespaceLifecycle
 from .options import DeleteOptions
-from .resources import Resource
-from .storage import RevisionConflictError, Storage, encode
+from .resources import Resource, ResourceTable
+from .storage import RevisionConflictError, Storage, decode, encode
 
 Remember = Callable[[Resource, bytes, int, dict], None]
 
@@ -65,3 +66,28 @@ async def delete(storage: Storage, remember: Remember, resource: Resource, key: 
     new["metadata"]["resourceVersion"] = str(rev)
     remember(resource, key, rev, new)
     return 200, new
+
+
+async def admit_write(lifecycle: NamespaceLifecycle | None, storage: Storage, table: ResourceTable,
+                      resource: Resource, verb: str, namespace: str, name: str, obj: dict | None,
+                      user: Any) -> None:
+    """The NamespaceLifecycle admission of a write into a namespace (none in a missing or
+    Terminating one)."""
+    if lifecycle is None or not resource.namespaced:
+        return
+    if user is None:
+        user = UserInfo("system:apiserver", ("system:masters",))
+    namespaces = table.lookup("", "v1", "namespaces")
+    # A read of the one key, not the cache: a namespace created or deleted a moment ago counts.
+    kv = await storage.get(namespaces.key("", namespace)) if verb in ("create", "update", "patch") else None
+    stored = decode(kv) if kv is not None else None
+    attrs = RequestAttributes(user, verb, True, resource.group, resource.version, resource.plural, "",
+                              namespace, name)
+
+    def get_namespace(ns: str) -> dict | None:
+        return stored if ns == namespace else None
+
+    try:
+        lifecycle.admit(attrs, obj, get_namespace)
+    except AdmissionError as e:
+        raise st.APIError(e.code, e.reason, e.message, e.details or None) from None

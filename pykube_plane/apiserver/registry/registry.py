@@ -9,26 +9,23 @@ GuaranteedUpdate does. Objects handed out are fresh copies; the caches keep only
 from __future__ import annotations
 
 import asyncio
-import base64
 import logging
 import time
-from dataclasses import dataclass
 from typing import Any, Callable
 
 import orjson
 
 from pykube_plane.api import defaults as api_defaults
 from pykube_plane.api import fields as api_fields
-from pykube_plane.api import labels as api_labels
 from pykube_plane.api import meta as api_meta
 from pykube_plane.api import patch as api_patch
-from pykube_plane.api import validation as api_validation
 from pykube_plane.apiserver import status as st
 from pykube_plane.store.kv import KV, CompactedError, FutureRevisionError, RequestTooLargeError, StoreError
 
-from . import namespaces, schemas
+from . import checks, finalizers, listing, namespaces
 from .allocator import ServiceAllocator
 from .compactor import compact_periodically
+from .listing import ListResult
 from .lookups import Lookups
 from .options import DeleteOptions, ListOptions, WriteOptions
 from .resources import RESOURCES, Resource, ResourceTable
@@ -46,50 +43,10 @@ STRATEGIC_MERGE_PATCH = "application/strategic-merge-patch+json"
 APPLY_PATCH = "application/apply-patch+yaml"
 PATCH_TYPES = (JSON_PATCH, MERGE_PATCH, STRATEGIC_MERGE_PATCH)
 INITIAL_EVENTS_END = "k8s.io/initial-events-end"
-ORPHAN_FINALIZER = "orphan"
-FOREGROUND_FINALIZER = "foregroundDeletion"
 
 
 def copy(obj: Any) -> Any:
     return orjson.loads(orjson.dumps(obj))
-
-
-@dataclass(slots=True)
-class ListResult:
-    """A list response: cached objects (their bytes are the items) and the list's metadata."""
-    resource: Resource
-    items: list[CachedObject]
-    resource_version: int
-    continue_token: str = ""
-    remaining: int | None = None
-    decoded: list[dict] | None = None       # the items as objects, when already decoded
-    rows: list[dict] | None = None          # their Table rows, when already made
-
-    def metadata(self) -> dict[str, Any]:
-        meta: dict[str, Any] = {"resourceVersion": str(self.resource_version)}
-        if self.continue_token:
-            meta["continue"] = self.continue_token
-        if self.remaining is not None:
-            meta["remainingItemCount"] = self.remaining
-        return meta
-
-    def encode(self) -> bytes:
-        """The JSON list, items joined from their cached bytes (no per-object encoding)."""
-        converter = self.resource.strategy.to_external
-        head = orjson.dumps({"kind": self.resource.list_kind, "apiVersion": self.resource.api_version,
-                             "metadata": self.metadata()})
-        items = b",".join(co.view(converter) for co in self.items)
-        return head[:-1] + b',"items":[' + items + b"]}"
-
-    def objects(self) -> list[dict]:
-        if self.decoded is not None:
-            return self.decoded
-        converter = self.resource.strategy.to_external
-        return [orjson.loads(co.view(converter)) for co in self.items]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.resource.list_kind, "apiVersion": self.resource.api_version,
-                "metadata": self.metadata(), "items": self.objects()}
 
 
 class Registry:
@@ -180,97 +137,6 @@ class Registry:
         conv = resource.strategy.to_internal
         return conv(obj) if conv else obj
 
-    def _check_body(self, resource: Resource, obj: Any, kind: str | None = None,
-                    group_version: str | None = None) -> dict:
-        if not isinstance(obj, dict):
-            raise st.bad_request("the request body must be a JSON or YAML object")
-        kind = kind or resource.kind
-        group_version = group_version or resource.api_version
-        body_kind = obj.get("kind")
-        body_version = obj.get("apiVersion")
-        if body_kind not in (None, "") and body_kind != kind:
-            raise st.bad_request(f'the kind in the request body ({body_kind}) does not match the expected '
-                                 f'kind ({kind})' if isinstance(body_kind, str) else "kind must be a string")
-        if body_version not in (None, "") and body_version != group_version:
-            raise st.bad_request(f"the API version in the data ({body_version}) does not match the expected "
-                                 f"API version ({group_version})")
-        obj["kind"] = kind
-        obj["apiVersion"] = group_version
-        meta = obj.get("metadata")
-        if meta is None:
-            meta = obj["metadata"] = {}
-        if not isinstance(meta, dict):
-            raise st.bad_request("metadata must be an object")
-        return meta
-
-    @staticmethod
-    def _check_name(resource: Resource, name: Any) -> None:
-        """Every stored name is a usable key segment (k8s ValidatePathSegmentName); the kind's own
-        name rules come after, in validation."""
-        def refuse(reason: str, detail: str) -> st.APIError:
-            return st.invalid_field(resource.kind, resource.group, name if isinstance(name, str) else "",
-                                    "metadata.name", reason, detail, name if reason != "FieldValueRequired" else None)
-        if name is None or name == "":
-            raise refuse("FieldValueRequired", "name or generateName is required")
-        if not isinstance(name, str):
-            raise refuse("FieldValueInvalid", "must be a string")
-        if name in (".", ".."):
-            raise refuse("FieldValueInvalid", f"may not be '{name}'")
-        for bad in ("/", "%"):
-            if bad in name:
-                raise refuse("FieldValueInvalid", f"may not contain '{bad}'")
-
-    def _check_fields(self, resource: Resource, obj: dict, opts: WriteOptions, kind: str | None = None,
-                      group: str | None = None, version: str | None = None) -> None:
-        """Server-side field validation: unknown fields are refused (Strict), or dropped with a
-        warning (Warn) or silently (Ignore), as decoding into kube-apiserver's types drops them."""
-        definition = schemas.definition_name(resource.group if group is None else group,
-                                             version or resource.version, kind or resource.kind)
-        if definition is None:
-            return
-        strict = opts.field_validation == "Strict"
-        unknown = schemas.unknown_fields(definition, obj, prune=not strict)
-        if not unknown or opts.field_validation == "Ignore":
-            return
-        messages = [f'unknown field "{path}"' for path in unknown]
-        if strict:
-            raise st.bad_request("strict decoding error: " + ", ".join(messages))
-        opts.warnings.extend(messages[:50])
-
-    def _validate(self, resource: Resource, obj: dict, old: dict | None, subresource: str = "") -> None:
-        kind = resource.kind
-        errors = api_validation.validate(kind, obj, old, subresource=subresource)
-        if errors:
-            name = (obj.get("metadata") or {}).get("name") or ""
-            raise st.invalid(kind, resource.group, name, api_validation.invalid_message(kind, name, errors),
-                             api_validation.causes(errors))
-
-    async def _admit(self, resource: Resource, verb: str, namespace: str, name: str, obj: dict | None,
-                     user: Any) -> None:
-        lifecycle = self.namespace_lifecycle
-        if lifecycle is None or not resource.namespaced:
-            return
-        from pykube_plane.apiserver.auth.authn import UserInfo
-        from pykube_plane.apiserver.auth.rbac import RequestAttributes
-
-        from .admission import AdmissionError
-        if user is None:
-            user = UserInfo("system:apiserver", ("system:masters",))
-        namespaces = self.table.lookup("", "v1", "namespaces")
-        # A read of the one key, not the cache: a namespace created or deleted a moment ago counts.
-        kv = await self.storage.get(namespaces.key("", namespace)) if verb in ("create", "update", "patch") else None
-        stored = decode(kv) if kv is not None else None
-        attrs = RequestAttributes(user, verb, True, resource.group, resource.version, resource.plural, "",
-                                  namespace, name)
-
-        def get_namespace(ns: str) -> dict | None:
-            return stored if ns == namespace else None
-
-        try:
-            lifecycle.admit(attrs, obj, get_namespace)
-        except AdmissionError as e:
-            raise st.APIError(e.code, e.reason, e.message, e.details or None) from None
-
     async def _wait_fresh(self, cache: WatchCache) -> bool:
         revision = await self.storage.current_revision()
         return await cache.wait_until(revision, FRESHNESS_TIMEOUT)
@@ -315,37 +181,9 @@ class Registry:
             raise st.not_found(resource, name)
         return self._external(resource, decode(kv))
 
-    def _selectors(self, resource: Resource, label_selector: str, field_selector: str) -> tuple[Any, Any, str | None]:
-        try:
-            labels = api_labels.parse_selector(label_selector) if label_selector else None
-        except ValueError as e:
-            raise st.bad_request(f"unable to parse requirement: {e}" if "unable to parse" not in str(e) else str(e))
-        fields = None
-        node_name = None
-        if field_selector:
-            try:
-                fields = api_fields.parse_field_selector(field_selector)
-            except ValueError as e:
-                raise st.bad_request(str(e))
-            for req in fields.requirements:
-                if req.field not in resource.selectable_fields:
-                    raise st.bad_request(f"field label not supported: {req.field}")
-            if resource.field_labels:
-                mapping = resource.field_labels
-                fields = api_fields.FieldSelector(tuple(
-                    api_fields.FieldRequirement(mapping.get(r.field, r.field), r.operator, r.value)
-                    for r in fields.requirements))
-            if fields.empty:
-                fields = None
-            else:
-                node_name = fields.requires_exact_match("spec.nodeName")
-        if labels is not None and labels.empty:
-            labels = None
-        return labels, fields, node_name
-
     def filter_for(self, resource: Resource, namespace: str, label_selector: str = "", field_selector: str = "",
                    name: str = "") -> Filter:
-        labels, fields, node_name = self._selectors(resource, label_selector, field_selector)
+        labels, fields, node_name = listing.parse_selectors(resource, label_selector, field_selector)
         exact_name = name
         if fields is not None and not exact_name:
             exact_name = fields.requires_exact_match("metadata.name") or ""
@@ -357,7 +195,7 @@ class Registry:
         f = self.filter_for(resource, namespace, opts.label_selector, opts.field_selector)
         cache = self.cache(resource)
         if opts.continue_token:
-            rv, start = self._decode_continue(resource, opts.continue_token)
+            rv, start = listing.decode_continue(resource, opts.continue_token)
             return await self._list_from_store(resource, f, rv, start, opts.limit, cache)
         rv_text = opts.resource_version
         if opts.resource_version_match == "Exact":
@@ -375,7 +213,7 @@ class Registry:
         if opts.limit and len(items) > opts.limit:
             remaining = len(items) - opts.limit
             items = items[:opts.limit]
-            token = self._encode_continue(resource, rv, items[-1].key)
+            token = listing.encode_continue(resource, rv, items[-1].key)
             plain = f.labels is None and f.fields is None
             return ListResult(resource, items, rv, token, remaining if plain else None)
         return ListResult(resource, items, rv)
@@ -415,29 +253,8 @@ class Registry:
                           "show up in the list.") from None
         except FutureRevisionError:
             raise st.timeout(f"Too large resource version: {revision}, current: {cache.rv}") from None
-        token = self._encode_continue(resource, revision, last_key) if (limit and more and items) else ""
+        token = listing.encode_continue(resource, revision, last_key) if (limit and more and items) else ""
         return ListResult(resource, items, revision, token)
-
-    @staticmethod
-    def _encode_continue(resource: Resource, rv: int, last_key: bytes) -> str:
-        start = last_key[len(resource.prefix()):].decode() + "\x00"
-        raw = orjson.dumps({"v": "meta.k8s.io/v1", "rv": rv, "start": start})
-        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-    @staticmethod
-    def _decode_continue(resource: Resource, token: str) -> tuple[int, bytes]:
-        try:
-            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-            data = orjson.loads(raw)
-            if data.get("v") != "meta.k8s.io/v1":
-                raise ValueError("incorrect encoded start resourceVersion (version meta.k8s.io/v1)")
-            rv = int(data["rv"])
-            start = str(data["start"])
-            if rv <= 0 or ".." in start or start.startswith("/"):
-                raise ValueError("invalid start")
-        except Exception as e:
-            raise st.bad_request(f"continue key is not valid: {e}") from None
-        return rv, resource.prefix() + start.encode()
 
     async def watch(self, resource: Resource, namespace: str, opts: ListOptions, name: str = "") -> Watcher:
         f = self.filter_for(resource, namespace, opts.label_selector, opts.field_selector, name)
@@ -473,8 +290,8 @@ class Registry:
                      user: Any = None) -> dict:
         if not resource.stored:
             raise st.method_not_allowed()
-        meta = self._check_body(resource, body)
-        self._check_fields(resource, body, opts)
+        meta = checks.check_body(resource, body)
+        checks.check_fields(resource, body, opts)
         obj = self._internal(resource, body)
         meta = obj["metadata"]
         if resource.namespaced:
@@ -506,8 +323,8 @@ class Registry:
                 meta["name"] = api_meta.generate_name(meta["generateName"])
             api_defaults.prepare_for_create(resource.kind, obj)
             name = meta.get("name")
-            self._check_name(resource, name)
-            await self._admit(resource, "create", namespace, name, obj, user)
+            checks.check_name(resource, name)
+            await namespaces.admit_write(self.namespace_lifecycle, self.storage, self.table, resource, "create", namespace, name, obj, user)
             await strategy.admit(self.lookups, resource, obj, None, user)
             key = resource.key(namespace, name)
             # before allocating anything for it; the cache may lag a delete, so the store confirms
@@ -515,7 +332,7 @@ class Registry:
                     and await self.storage.get(key) is not None:
                 raise st.already_exists(resource, name)
             await strategy.allocate(self.lookups, resource, obj, None, taken)
-            self._validate(resource, obj, None)
+            checks.validate(resource, obj, None)
             if opts.dry_run:
                 return self._external(resource, obj)
             claims = list(strategy.allocations(self.lookups, resource, obj).items())
@@ -594,8 +411,8 @@ class Registry:
         """PUT. Returns (object, created)."""
         if not resource.stored:
             raise st.method_not_allowed()
-        meta = self._check_body(resource, body)
-        self._check_fields(resource, body, opts)
+        meta = checks.check_body(resource, body)
+        checks.check_fields(resource, body, opts)
         if meta.get("name") not in (None, "", name):
             raise st.bad_request(f"the name of the object ({meta.get('name')}) does not match the name on the URL "
                                  f"({name})")
@@ -667,7 +484,7 @@ class Registry:
             if resource.namespaced and meta.get("namespace") not in (None, namespace):
                 raise st.invalid_field(resource.kind, resource.group, name, "metadata.namespace",
                                        "FieldValueInvalid", "field is immutable", meta.get("namespace"))
-        self._check_fields(resource, patched, opts)
+        checks.check_fields(resource, patched, opts)
 
     async def _guaranteed_update(self, resource: Resource, namespace: str, name: str,
                                  apply: Callable[[dict], dict], pinned: str, opts: WriteOptions, user: Any,
@@ -697,9 +514,9 @@ class Registry:
             if not subresource:
                 strategy.bump_generation(new, old)
             if not subresource:
-                await self._admit(resource, "update", namespace, name, new, user)
+                await namespaces.admit_write(self.namespace_lifecycle, self.storage, self.table, resource, "update", namespace, name, new, user)
             await strategy.allocate(self.lookups, resource, new, old, taken)
-            self._validate(resource, new, old, subresource if subresource in ("status", "binding") else "")
+            checks.validate(resource, new, old, subresource if subresource in ("status", "binding") else "")
             if self._same(new, old):
                 return self._external(resource, old), False
             if opts.dry_run:
@@ -739,34 +556,6 @@ class Registry:
     # ------------------------------------------------------------------------------------------
     # delete
 
-    def _gc_finalizers(self, resource: Resource, meta: dict, opts: DeleteOptions) -> bool:
-        """Add / remove the orphan and foregroundDeletion finalizers as the options ask. True if
-        the finalizers changed (k8s deletionFinalizersForGarbageCollection)."""
-        finalizers = list(meta.get("finalizers") or [])
-        if opts.orphan_dependents is not None:
-            orphan, foreground = opts.orphan_dependents, False
-        elif opts.propagation is not None:
-            orphan = opts.propagation == "Orphan"
-            foreground = opts.propagation == "Foreground"
-        elif ORPHAN_FINALIZER in finalizers or FOREGROUND_FINALIZER in finalizers:
-            orphan = ORPHAN_FINALIZER in finalizers
-            foreground = FOREGROUND_FINALIZER in finalizers and not orphan
-        else:
-            orphan = resource.strategy.default_propagation == "Orphan"
-            foreground = False
-        new = [f for f in finalizers if f not in (ORPHAN_FINALIZER, FOREGROUND_FINALIZER)]
-        if orphan:
-            new.append(ORPHAN_FINALIZER)
-        if foreground:
-            new.append(FOREGROUND_FINALIZER)
-        if set(new) == set(finalizers):
-            return False
-        if new:
-            meta["finalizers"] = new
-        else:
-            meta.pop("finalizers", None)
-        return True
-
     async def delete(self, resource: Resource, namespace: str, name: str, opts: DeleteOptions,
                      user: Any = None) -> tuple[int, dict]:
         """DELETE: (HTTP status, the object or a Status)."""
@@ -798,7 +587,7 @@ class Registry:
                 return result
             new = copy(old)
             new_meta = new["metadata"]
-            finalizers_changed = self._gc_finalizers(resource, new_meta, opts)
+            finalizers_changed = finalizers.for_garbage_collection(resource, new_meta, opts)
             grace = strategy.grace_period(new, opts.grace_period)
             now = self.clock()
             update = finalizers_changed
@@ -807,8 +596,8 @@ class Registry:
                 current = new_meta.get("deletionGracePeriodSeconds")
                 if grace is not None and current and opts.grace_period is not None and opts.grace_period < current:
                     # a shorter grace period moves the deadline closer
-                    deadline = _parse_time(new_meta["deletionTimestamp"]) - current + opts.grace_period
-                    new_meta["deletionTimestamp"] = _format_time(deadline)
+                    deadline = finalizers.parse_time(new_meta["deletionTimestamp"]) - current + opts.grace_period
+                    new_meta["deletionTimestamp"] = finalizers.format_time(deadline)
                     new_meta["deletionGracePeriodSeconds"] = opts.grace_period
                     update = True
                     delete_now = opts.grace_period == 0 and not new_meta.get("finalizers")
@@ -817,13 +606,13 @@ class Registry:
                 elif not update:
                     return 200, self._deleted_answer(resource, old)     # deletion already pending
             elif grace:
-                new_meta["deletionTimestamp"] = _format_time(now + grace)
+                new_meta["deletionTimestamp"] = finalizers.format_time(now + grace)
                 new_meta["deletionGracePeriodSeconds"] = grace
                 if new_meta.get("generation"):
                     new_meta["generation"] += 1
                 update = True
             elif new_meta.get("finalizers"):
-                new_meta["deletionTimestamp"] = _format_time(now)
+                new_meta["deletionTimestamp"] = finalizers.format_time(now)
                 new_meta["deletionGracePeriodSeconds"] = 0
                 if new_meta.get("generation"):
                     new_meta["generation"] += 1
@@ -877,11 +666,3 @@ class Registry:
                 deleted.append(self._external(resource, co.obj()))
         return {"kind": resource.list_kind, "apiVersion": resource.api_version,
                 "metadata": {"resourceVersion": str(self.cache(resource).rv)}, "items": deleted}
-
-def _parse_time(text: str) -> float:
-    return api_meta.parse_rfc3339(text).timestamp()
-
-
-def _format_time(t: float) -> str:
-    import datetime
-    return api_meta.now_rfc3339(datetime.datetime.fromtimestamp(t, datetime.timezone.utc))

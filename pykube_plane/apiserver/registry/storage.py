@@ -18,7 +18,15 @@ from typing import Any, Sequence
 import orjson
 
 from pykube_plane.store.kv import (
-    KV, RESULT_EQUAL, TARGET_CREATE, TARGET_MOD, Compare, DeleteOp, KeyValue, PutOp, RangeOp,
+    KV,
+    RESULT_EQUAL,
+    TARGET_CREATE,
+    TARGET_MOD,
+    Compare,
+    DeleteOp,
+    KeyValue,
+    PutOp,
+    RangeOp,
     prefix_end,
 )
 
