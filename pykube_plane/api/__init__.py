@@ -13,7 +13,10 @@ Pure functions over plain JSON-shaped dicts (what orjson decodes), no I/O, no cl
 - `defaults`      `apply_defaults(kind, obj)` as kube-apiserver defaults v1 objects; `qos_class`
 - `fielderrors`   `FieldError` and the Status texts (`invalid_message`, `causes`)
 - `validators`    field rules shared by the kinds (labels, selectors, quantities, resource names)
-- `podvalidation` PodSpec and pod template rules
-- `validation`    `validate(kind, obj, old)` returning k8s field errors
+- `validation/`   `validate(kind, obj, old)` returning k8s field errors; one module per API group
+                  (core, apps, batch, coordination, rbac, scheduling), the pod spec in podspec,
+                  containers, volumes, podscheduling
+- `users`         `UserInfo`, the identity every layer shares
+- `jsoncopy`      `copy_json`, a fast deep copy of JSON-shaped data
 - `objects`       pod resource sums the scheduler reuses
 """
