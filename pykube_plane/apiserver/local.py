@@ -23,8 +23,9 @@ import orjson
 
 from pykube_plane.api.jsoncopy import copy_json
 from pykube_plane.api.users import UserInfo
+from pykube_plane.api.watchevents import BOOKMARK, ERROR
 from pykube_plane.apiserver.registry.listing import ListResult
-from pykube_plane.apiserver.registry.watch_cache import BOOKMARK, ERROR, Watcher
+from pykube_plane.apiserver.registry.watch_cache import Watcher
 
 from . import status as st
 from .handlers import APIRequest, Handlers

@@ -12,6 +12,7 @@ See docs/client.md for the whole surface and an example controller.
 from __future__ import annotations
 
 from pykube_plane.api.users import UserInfo
+from pykube_plane.api.watchevents import ADDED, BOOKMARK, DELETED, ERROR, MODIFIED
 
 from .api import PATCH_TYPES, APIClient
 from .backoff import NO_RETRIES, Backoff, RetryPolicy
@@ -32,7 +33,7 @@ from .local import LocalAPI, LocalRequest, LocalResponse
 from .reflector import Reflector
 from .resources import BUILTIN, APIResource, ResourceResolver
 from .rest import Client
-from .watch import ADDED, BOOKMARK, DELETED, ERROR, MODIFIED, Watch, WatchEvent
+from .watch import Watch, WatchEvent
 from .workqueue import (
     DelayingQueue, ItemExponentialBackoff, RateLimitingQueue, ShutDown, TokenBucket, WorkQueue,
 )

@@ -7,8 +7,8 @@ import asyncio
 
 import pytest
 
+from pykube_plane.api.watchevents import ADDED, BOOKMARK, DELETED, MODIFIED
 from pykube_plane.apiserver.registry.options import DeleteOptions, ListOptions, WriteOptions
-from pykube_plane.apiserver.registry.watch_cache import ADDED, BOOKMARK, DELETED, MODIFIED
 from pykube_plane.apiserver.server import APIServer
 from pykube_plane.apiserver.status import APIError
 

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 from urllib.parse import parse_qs
 
+from pykube_plane.api.watchevents import ADDED, DELETED, MODIFIED
 from pykube_plane.apiserver.auth.authn import SYSTEM_PRIVILEGED_GROUP, UserInfo
 
 RBAC_GROUP = "rbac.authorization.k8s.io"
@@ -379,8 +380,8 @@ class RBACAuthorizer:
         """Apply one watch event: resource in RESOURCE_KINDS, event ADDED / MODIFIED / DELETED."""
         meta = obj.get("metadata") or {}
         name, namespace = meta.get("name", ""), meta.get("namespace", "") or ""
-        deleted = event_type == "DELETED"
-        if event_type not in ("ADDED", "MODIFIED", "DELETED") or not name:
+        deleted = event_type == DELETED
+        if event_type not in (ADDED, MODIFIED, DELETED) or not name:
             return
         if resource == "roles":
             if deleted:
@@ -431,7 +432,7 @@ class RBACAuthorizer:
         else:
             raise ValueError(f"RBACAuthorizer does not keep {resource!r}")
         for obj in objects:
-            self.update(resource, "ADDED", obj)
+            self.update(resource, ADDED, obj)
 
     @staticmethod
     def _binding(obj: Mapping[str, Any], namespace: str, name: str) -> _Binding:

@@ -17,13 +17,14 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from aiohttp import web
 
+from pykube_plane.api.watchevents import BOOKMARK, ERROR
 from pykube_plane.apiserver import status as st
 from pykube_plane.apiserver.auth.authn import ALL_AUTHENTICATED, UserInfo
 from pykube_plane.apiserver.auth.rbac import RequestAttributes
 from pykube_plane.apiserver.handlers import APIRequest
 from pykube_plane.apiserver.registry import tables
 from pykube_plane.apiserver.registry.listing import ListResult
-from pykube_plane.apiserver.registry.watch_cache import BOOKMARK, ERROR, Watcher, event_line
+from pykube_plane.apiserver.registry.watch_cache import Watcher, event_line
 
 from . import discovery, negotiation, openapi, routing
 

@@ -15,10 +15,12 @@ from typing import Any, Callable
 
 import orjson
 
+from pykube_plane.aio import cancel_and_wait
 from pykube_plane.api import defaults as api_defaults
 from pykube_plane.api import fields as api_fields
 from pykube_plane.api import meta as api_meta
 from pykube_plane.api import patch as api_patch
+from pykube_plane.api.watchevents import BOOKMARK, INITIAL_EVENTS_END
 from pykube_plane.apiserver import status as st
 from pykube_plane.store.kv import KV, CompactedError, FutureRevisionError, RequestTooLargeError, StoreError
 
@@ -30,7 +32,7 @@ from .lookups import Lookups
 from .options import DeleteOptions, ListOptions, WriteOptions
 from .resources import RESOURCES, Resource, ResourceTable
 from .storage import AllocationTakenError, KeyExistsError, RevisionConflictError, Storage, decode, encode
-from .watch_cache import BOOKMARK, CachedObject, Filter, TooOldError, WatchCache, Watcher
+from .watch_cache import CachedObject, Filter, TooOldError, WatchCache, Watcher
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +44,6 @@ JSON_PATCH = "application/json-patch+json"
 STRATEGIC_MERGE_PATCH = "application/strategic-merge-patch+json"
 APPLY_PATCH = "application/apply-patch+yaml"
 PATCH_TYPES = (JSON_PATCH, MERGE_PATCH, STRATEGIC_MERGE_PATCH)
-INITIAL_EVENTS_END = "k8s.io/initial-events-end"
 
 
 def copy(obj: Any) -> Any:
@@ -104,13 +105,7 @@ class Registry:
             cache.close_watchers(reason)
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            try:
-                await task
-            except asyncio.CancelledError:
-                pass
+        await cancel_and_wait(self._tasks)
         self._tasks = []
         await asyncio.gather(*(c.stop() for c in self.caches.values()))
 

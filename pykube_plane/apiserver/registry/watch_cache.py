@@ -32,15 +32,11 @@ from typing import Any, Callable, Iterable, Iterator, Protocol
 
 import orjson
 
+from pykube_plane.aio import cancel_and_wait
+from pykube_plane.api.watchevents import ADDED, BOOKMARK, DELETED, ERROR, MODIFIED
 from pykube_plane.store.kv import EVENT_DELETE, KV, KeyValue, prefix_end
 
 log = logging.getLogger(__name__)
-
-ADDED = "ADDED"
-MODIFIED = "MODIFIED"
-DELETED = "DELETED"
-BOOKMARK = "BOOKMARK"
-ERROR = "ERROR"
 
 DEFAULT_CAPACITY = 10_000
 DEFAULT_WATCHER_QUEUE = 1_000
@@ -253,13 +249,8 @@ class WatchCache:
         self._task = asyncio.get_running_loop().create_task(self._run(), name=f"watch-cache {self.name}")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except (asyncio.CancelledError, Exception):
-                pass
-            self._task = None
+        await cancel_and_wait(self._task, ignore_errors=True)
+        self._task = None
         self.close_watchers("server shutting down")
 
     def close_watchers(self, reason: str) -> None:
