@@ -1,8 +1,8 @@
 """Request handlers: plain async functions over an `APIRequest`, answering (HTTP status, object).
 
-No HTTP here: the aiohttp face (server.py) builds an APIRequest from the wire and encodes the
-answer; an in-process client builds the same APIRequest and gets the same answer without
-JSON or sockets. Authorization happens here too, so both paths are checked alike.
+No HTTP here: the aiohttp face (http/web.py) builds an APIRequest from the wire and encodes the
+answer; the local entry point (local.py) builds the same APIRequest for an in-process client,
+which gets the same answer without JSON or sockets. Authorization happens here too, so both paths are checked alike.
 
 The object answered is a dict, a `ListResult` (list responses, encoded from cached bytes), or a
 `Watcher` (a watch: the caller streams its events).
