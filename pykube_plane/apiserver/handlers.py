@@ -17,7 +17,7 @@ from pykube_plane.apiserver.auth import reviews
 from pykube_plane.apiserver.auth.authn import UserInfo
 from pykube_plane.apiserver.auth.rbac import RBACAuthorizer, RequestAttributes, exact_name, forbidden_status
 from pykube_plane.apiserver.registry.options import DeleteOptions, ListOptions, WriteOptions
-from pykube_plane.apiserver.registry.registry import PATCH_TYPES, Registry
+from pykube_plane.apiserver.registry.registry import APPLY_PATCH, PATCH_TYPES, Registry
 from pykube_plane.apiserver.registry.resources import Resource
 
 from . import status as st
@@ -119,7 +119,7 @@ class Handlers:
         return (201 if created else 200), obj
 
     async def _patch(self, req: APIRequest) -> tuple[int, Any]:
-        if req.content_type == "application/apply-patch+yaml":
+        if req.content_type == APPLY_PATCH:
             # server-side apply is not served (yet): kubectl then says so and suggests client-side apply
             raise st.unsupported_media_type(req.content_type, PATCH_TYPES)
         opts = WriteOptions.from_query(req.query)

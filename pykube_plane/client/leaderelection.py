@@ -27,7 +27,6 @@ import asyncio
 import datetime
 import inspect
 import logging
-import os
 import random
 import socket
 import time
@@ -307,8 +306,3 @@ async def _call(fn: Callable[[], Any]) -> Any:
     if inspect.isawaitable(result):
         return await result
     return result
-
-
-def pid_identity() -> str:
-    """hostname_pid: readable identities for processes on one machine."""
-    return f"{socket.gethostname()}_{os.getpid()}"

@@ -26,9 +26,6 @@ from ..validators import (
 TAINT_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
 
 
-NODE_SELECTOR_OPERATORS = ("DoesNotExist", "Exists", "Gt", "In", "Lt", "NotIn")
-
-
 def validate_tolerations(value: Any, path: str, errs: Errors) -> None:
     for i, raw in enumerate(errs.items(value, path)):
         item_path = f"{path}[{i}]"

@@ -250,7 +250,3 @@ def _validate_only_added_tolerations(new: Any, old: Any, path: str, errs: Errors
             errs.append(forbidden(path, "existing toleration can not be modified except its tolerationSeconds"))
             return
 
-
-def qos_class_of(obj: dict) -> Any:
-    status = obj.get("status")
-    return status.get("qosClass") if isinstance(status, dict) else None

@@ -98,10 +98,6 @@ class Authenticator:
             self._client_ca_subjects = [_name_pairs(ca.subject) for ca in self._client_cas]
         self._verified: dict[bytes, tuple[UserInfo, float]] = {}  # DER -> (user, not_after epoch)
 
-    @property
-    def x509_enabled(self) -> bool:
-        return bool(self._client_cas)
-
     def add_token(self, token: str, user: UserInfo) -> None:
         """Register a bearer token at run time (tests, `kplane up` credentials)."""
         self._tokens[token] = user

@@ -57,7 +57,6 @@ AUTOSCALING = "autoscaling"
 DISCOVERY = "discovery.k8s.io"
 CERTIFICATES = "certificates.k8s.io"
 NODE = "node.k8s.io"
-RESOURCE = "resource.k8s.io"
 
 
 def rule(verbs: Sequence[str], groups: Sequence[str], resources: Sequence[str],

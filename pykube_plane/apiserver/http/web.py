@@ -35,7 +35,6 @@ log = logging.getLogger(__name__)
 
 MAX_BODY = 3 * 1024 * 1024
 JSON_TYPE = "application/json"
-NON_RESOURCE_ROOTS = ("/version", "/healthz", "/livez", "/readyz", "/metrics", "/openapi")
 WATCH_MIN_TIMEOUT = 1800
 LARGE_LIST = 2000      # objects decoded between yields to the event loop
 

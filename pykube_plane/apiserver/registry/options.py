@@ -9,7 +9,6 @@ from typing import Any, Mapping
 
 from pykube_plane.apiserver import status as st
 
-TRUE_VALUES = ("true", "1", "True", "TRUE")
 FIELD_VALIDATION_MODES = {"": "Strict", "strict": "Strict", "warn": "Warn", "ignore": "Ignore"}
 
 

@@ -91,14 +91,6 @@ class Resource:
             return self._prefix + namespace.encode() + b"/"
         return self._prefix
 
-    def split_key(self, key: bytes) -> tuple[str, str]:
-        """(namespace, name) of a key under this resource's prefix."""
-        rest = key[len(self._prefix):].decode()
-        if self.namespaced:
-            namespace, _, name = rest.partition("/")
-            return namespace, name
-        return "", rest
-
     def __repr__(self) -> str:
         return f"Resource({self.group_version} {self.plural})"
 
@@ -202,14 +194,11 @@ def _rows() -> list[Resource]:
 
 
 class ResourceTable:
-    """Lookups over the rows: by URL (group, version, plural), by kind, by storage prefix."""
+    """Lookups over the rows: by URL (group, version, plural), by group-version, the stored ones."""
 
     def __init__(self, rows: list[Resource]) -> None:
         self.rows = rows
         self._by_path = {(r.group, r.version, r.plural): r for r in rows}
-        self._by_kind: dict[tuple[str, str], Resource] = {}
-        for r in rows:
-            self._by_kind.setdefault((r.group, r.kind), r)
         self.group_versions: dict[str, list[str]] = {}
         for r in rows:
             versions = self.group_versions.setdefault(r.group, [])
@@ -222,9 +211,6 @@ class ResourceTable:
     def lookup(self, group: str, version: str, plural: str) -> Resource | None:
         return self._by_path.get((group, version, plural))
 
-    def by_kind(self, group: str, kind: str) -> Resource | None:
-        return self._by_kind.get((group, kind))
-
     def in_group_version(self, group: str, version: str) -> list[Resource]:
         return [r for r in self.rows if r.group == group and r.version == version]
 
@@ -235,9 +221,6 @@ class ResourceTable:
             if r.stored and r.storage not in seen:
                 seen[r.storage] = r
         return list(seen.values())
-
-    def has_group_version(self, group: str, version: str) -> bool:
-        return version in self.group_versions.get(group, ())
 
 
 RESOURCES = ResourceTable(_rows())

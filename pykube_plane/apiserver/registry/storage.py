@@ -39,10 +39,6 @@ class KeyExistsError(StorageError):
     pass
 
 
-class KeyNotFoundError(StorageError):
-    pass
-
-
 class RevisionConflictError(StorageError):
     """The key changed since it was read; `current` is what the store holds now (None: deleted)."""
 
