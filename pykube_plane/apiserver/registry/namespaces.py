@@ -35,14 +35,18 @@ async def delete(storage: Storage, remember: Remember, resource: Resource, key: 
     """(HTTP status, answer), or None when another writer changed the namespace (retry)."""
     meta = old["metadata"]
     spec_finalizers = (old.get("spec") or {}).get("finalizers") or []
-    if meta.get("deletionTimestamp") and not spec_finalizers and not meta.get("finalizers"):
+
+    async def delete_now(dry_run_answer: dict) -> tuple[int, dict] | None:
         if opts.dry_run:
-            return 200, old
+            return 200, dry_run_answer
         try:
             await storage.delete(key, mod_revision)
         except RevisionConflictError:
             return None
         return 200, st.success_status(resource, meta.get("name", ""), meta.get("uid", ""), code=0)
+
+    if meta.get("deletionTimestamp") and not spec_finalizers and not meta.get("finalizers"):
+        return await delete_now(old)
     if meta.get("deletionTimestamp"):
         return 200, old
     new = copy_json(old)
@@ -50,13 +54,7 @@ async def delete(storage: Storage, remember: Remember, resource: Resource, key: 
     new["metadata"]["deletionGracePeriodSeconds"] = 0
     new.setdefault("status", {})["phase"] = "Terminating"
     if not spec_finalizers and not meta.get("finalizers"):
-        if opts.dry_run:
-            return 200, new
-        try:
-            await storage.delete(key, mod_revision)
-        except RevisionConflictError:
-            return None
-        return 200, st.success_status(resource, meta.get("name", ""), meta.get("uid", ""), code=0)
+        return await delete_now(new)
     if opts.dry_run:
         return 200, new
     try:
