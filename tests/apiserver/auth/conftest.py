@@ -1,4 +1,5 @@
-"""Fixtures for the security tests: one PKI per session (EC keys make it cheap anyway)."""
+"""Fixtures for the auth tests (authentication, RBAC, PKI, TLS): one PKI per session (EC keys
+make it cheap anyway)."""
 from __future__ import annotations
 
 from pathlib import Path
