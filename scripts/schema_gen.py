@@ -9,7 +9,7 @@ descriptions. Patch strategies and merge keys (which the models do not carry) ar
 
 The output is OpenAPI v2 `definitions` keyed by Kubernetes' names (io.k8s.api.core.v1.Pod); the
 server builds /openapi/v2, /openapi/v3 and server-side field validation from it at run time,
-without the client installed. tests/apiserver/test_schemas.py checks it is up to date.
+without the client installed. tests/apiserver/test_schemas_and_tables.py checks it is up to date.
 """
 from __future__ import annotations
 
