@@ -24,7 +24,7 @@ from pykube_plane.api.watchevents import BOOKMARK, INITIAL_EVENTS_END
 from pykube_plane.apiserver import status as st
 from pykube_plane.store.kv import KV, CompactedError, FutureRevisionError, RequestTooLargeError, StoreError
 
-from . import checks, finalizers, listing, namespaces
+from . import checks, finalizers, listing, namespaces, updates
 from .allocator import ServiceAllocator
 from .compactor import compact_periodically
 from .listing import ListResult
@@ -351,56 +351,6 @@ class Registry:
     # ------------------------------------------------------------------------------------------
     # update and patch
 
-    def _prepare_update(self, resource: Resource, subresource: str, new: dict, old: dict) -> dict:
-        """System fields kept from the stored object; status/spec split per subresource."""
-        strategy = resource.strategy
-        if subresource == "status":
-            new = strategy.prepare_for_status_update(self.lookups, resource, new, old)
-        elif subresource == "finalize":
-            new = strategy.prepare_for_finalize(self.lookups, new, old)
-        elif subresource == "binding":
-            pass    # pods/binding sets spec.nodeName and the PodScheduled condition together
-        else:
-            meta = new["metadata"]
-            old_meta = old["metadata"]
-            if old_meta.get("generation") is not None:
-                meta["generation"] = old_meta["generation"]
-            else:
-                meta.pop("generation", None)
-            strategy.prepare_for_update(self.lookups, resource, new, old)
-        meta = new["metadata"]
-        old_meta = old["metadata"]
-        if not meta.get("uid"):
-            meta["uid"] = old_meta.get("uid")
-        meta["creationTimestamp"] = old_meta.get("creationTimestamp")
-        if old_meta.get("deletionTimestamp"):
-            meta["deletionTimestamp"] = old_meta["deletionTimestamp"]
-        else:
-            meta.pop("deletionTimestamp", None)
-        if old_meta.get("deletionGracePeriodSeconds") is not None:
-            meta["deletionGracePeriodSeconds"] = old_meta["deletionGracePeriodSeconds"]
-        else:
-            meta.pop("deletionGracePeriodSeconds", None)
-        meta.pop("selfLink", None)
-        meta.pop("managedFields", None)
-        if resource.namespaced:
-            meta["namespace"] = old_meta.get("namespace")
-        return new
-
-    @staticmethod
-    def _same(a: dict, b: dict) -> bool:
-        ra = a["metadata"].get("resourceVersion")
-        rb = b["metadata"].get("resourceVersion")
-        a["metadata"].pop("resourceVersion", None)
-        b["metadata"].pop("resourceVersion", None)
-        try:
-            return a == b
-        finally:
-            if ra is not None:
-                a["metadata"]["resourceVersion"] = ra
-            if rb is not None:
-                b["metadata"]["resourceVersion"] = rb
-
     async def update(self, resource: Resource, namespace: str, name: str, body: Any, opts: WriteOptions,
                      user: Any = None, subresource: str = "") -> tuple[dict, bool]:
         """PUT. Returns (object, created)."""
@@ -504,7 +454,7 @@ class Registry:
             if pinned and pinned != old["metadata"]["resourceVersion"]:
                 raise st.modified_conflict(resource, name)
             new = apply(old)
-            new = self._prepare_update(resource, subresource, new, old)
+            new = updates.prepare(self.lookups, resource, subresource, new, old)
             api_defaults.apply_defaults(resource.kind, new)
             if not subresource:
                 strategy.bump_generation(new, old)
@@ -512,7 +462,7 @@ class Registry:
                 await namespaces.admit_write(self.namespace_lifecycle, self.storage, self.table, resource, "update", namespace, name, new, user)
             await strategy.allocate(self.lookups, resource, new, old, taken)
             checks.validate(resource, new, old, subresource if subresource in ("status", "binding") else "")
-            if self._same(new, old):
+            if updates.same_but_version(new, old):
                 return self._external(resource, old), False
             if opts.dry_run:
                 new["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"]
