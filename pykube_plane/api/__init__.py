@@ -17,6 +17,8 @@ Pure functions over plain JSON-shaped dicts (what orjson decodes), no I/O, no cl
                   (core, apps, batch, coordination, rbac, scheduling), the pod spec in podspec,
                   containers, volumes, podscheduling
 - `users`         `UserInfo`, the identity every layer shares
+- `localcall`     the shape of an in-process API call (`LocalRequest`, `LocalResponse`)
+- `watchevents`   watch event types (ADDED, MODIFIED, DELETED, BOOKMARK, ERROR)
 - `jsoncopy`      `copy_json`, a fast deep copy of JSON-shaped data
 - `objects`       pod resource sums the scheduler reuses
 """

@@ -10,8 +10,8 @@ Copies: the registry keeps references to what it is given and to what it answers
 cache remembers written objects), so bodies are copied on the way in and written objects on the
 way out; a caller may change any dict it gets.
 
-The shapes are declared by the client side (`pykube_plane.client.local`, structural types);
-this module does not import them, so the dependency runs one way only.
+The shapes (`LocalRequest`, `LocalResponse`) live in api/localcall.py, which both sides import;
+the client's `LocalAPI` Protocol is what `APIServer` satisfies, and nothing here imports the client.
 """
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, AsyncIterator, Iterable
 import orjson
 
 from pykube_plane.api.jsoncopy import copy_json
+from pykube_plane.api.localcall import APIResourceInfo, LocalRequest, LocalResponse
 from pykube_plane.api.users import UserInfo
 from pykube_plane.api.watchevents import BOOKMARK, ERROR
 from pykube_plane.apiserver.registry.listing import ListResult
@@ -49,7 +50,7 @@ class LocalEntryPoint:
     def requires_authentication(self) -> bool:
         return self.authenticator is not None
 
-    def api_resources(self) -> Iterable[dict[str, Any]]:
+    def api_resources(self) -> Iterable[APIResourceInfo]:
         return [{"group": r.group, "version": r.version, "kind": r.kind, "plural": r.plural,
                  "namespaced": r.namespaced, "short_names": tuple(r.short_names), "singular": r.singular}
                 for r in self.table]
@@ -59,7 +60,7 @@ class LocalEntryPoint:
             return None
         return self.authenticator.authenticate({"Authorization": f"Bearer {token}"})
 
-    async def serve_local(self, request: dict[str, Any]) -> dict[str, Any]:
+    async def serve_local(self, request: LocalRequest) -> LocalResponse:
         warnings: list[str] = []
         try:
             req = self._api_request(request)
@@ -85,7 +86,7 @@ class LocalEntryPoint:
             result = copy_json(result)
         return {"code": code, "body": result, "headers": {}, "warnings": warnings}
 
-    def _api_request(self, request: dict[str, Any]) -> APIRequest:
+    def _api_request(self, request: LocalRequest) -> APIRequest:
         row = self.table.lookup(request["group"], request["version"], request["plural"])
         if row is None:
             raise st.path_not_found()
@@ -98,7 +99,7 @@ class LocalEntryPoint:
                           request["content_type"], request["user"])
 
 
-def _failure(e: st.APIError, warnings: list[str]) -> dict[str, Any]:
+def _failure(e: st.APIError, warnings: list[str]) -> LocalResponse:
     return {"code": e.code, "body": e.status, "headers": dict(e.headers), "warnings": warnings}
 
 

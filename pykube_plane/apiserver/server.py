@@ -18,6 +18,7 @@ from typing import Any, Iterable
 
 from aiohttp import web
 
+from pykube_plane.api.localcall import APIResourceInfo, LocalRequest, LocalResponse
 from pykube_plane.apiserver.auth.authn import Authenticator, UserInfo
 from pykube_plane.apiserver.auth.rbac import RESOURCE_KINDS, RBACAuthorizer, forbidden_status, request_attributes
 from pykube_plane.apiserver.http.metrics import APIMetrics
@@ -127,13 +128,13 @@ class APIServer:
     def requires_authentication(self) -> bool:
         return self.local.requires_authentication
 
-    def api_resources(self) -> Iterable[dict[str, Any]]:
+    def api_resources(self) -> Iterable[APIResourceInfo]:
         return self.local.api_resources()
 
     def authenticate_token(self, token: str) -> UserInfo | None:
         return self.local.authenticate_token(token)
 
-    async def serve_local(self, request: dict[str, Any]) -> dict[str, Any]:
+    async def serve_local(self, request: LocalRequest) -> LocalResponse:
         return await self.local.serve_local(request)
 
     # ------------------------------------------------------------------------------------------
