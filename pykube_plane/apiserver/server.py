@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import ssl
-from typing import Any, Iterable
+from typing import Any, Coroutine, Iterable
 
 from aiohttp import web
 
@@ -134,8 +134,8 @@ class APIServer:
     def authenticate_token(self, token: str) -> UserInfo | None:
         return self.local.authenticate_token(token)
 
-    async def serve_local(self, request: LocalRequest) -> LocalResponse:
-        return await self.local.serve_local(request)
+    def serve_local(self, request: LocalRequest) -> Coroutine[Any, Any, LocalResponse]:
+        return self.local.serve_local(request)     # the coroutine itself: no extra frame per call
 
     # ------------------------------------------------------------------------------------------
 

@@ -22,7 +22,7 @@ from pykube_plane.api.users import UserInfo
 from .api import APIClient
 from .backoff import RetryPolicy
 from .errors import Unauthorized, error_from_status
-from .local import LocalAPI, LocalRequest, LocalResponse
+from .local import LocalAPI, LocalRequest
 from .resources import APIResource, ResourceResolver
 
 log = logging.getLogger(__name__)
@@ -39,6 +39,7 @@ class InProcessClient(APIClient):
         rows = [APIResource(**r) for r in server.api_resources()]
         super().__init__(namespace=namespace, retry=retry, resolver=ResourceResolver(None, builtin=rows))
         self.server = server
+        self._serve_local = server.serve_local
         self._authenticated = True
         if token is not None:
             if server.requires_authentication:
@@ -50,27 +51,28 @@ class InProcessClient(APIClient):
 
     # ------------------------------------------------------------------------------------------
 
-    async def _call(self, verb: str, resource: APIResource, namespace: str, name: str, subresource: str,
-                    query: Mapping[str, str], body: Any, content_type: str, stream: bool) -> LocalResponse:
+    def _local_request(self, verb: str, resource: APIResource, namespace: str, name: str, subresource: str,
+                       query: Mapping[str, str], body: Any, content_type: str, stream: bool) -> LocalRequest:
         if not self._authenticated:
             raise Unauthorized(dict(UNAUTHORIZED), 401)
-        request: LocalRequest = {
-            "verb": verb, "group": resource.group, "version": resource.version, "plural": resource.plural,
-            "namespace": namespace, "name": name, "subresource": subresource, "query": query, "body": body,
-            "content_type": content_type, "user": self.user, "stream": stream}
-        response = await self.server.serve_local(request)
-        if response["code"] >= 400:
-            raise error_from_status(response["code"], response["body"], response["headers"])
-        return response
+        return {"verb": verb, "group": resource.group, "version": resource.version, "plural": resource.plural,
+                "namespace": namespace, "name": name, "subresource": subresource, "query": query, "body": body,
+                "content_type": content_type, "user": self.user, "stream": stream}
 
     async def _send(self, verb: str, resource: APIResource, namespace: str, name: str, subresource: str,
                     query: Mapping[str, str], body: Any, content_type: str) -> Any:
-        response = await self._call(verb, resource, namespace, name, subresource, query, body, content_type, False)
+        response = await self._serve_local(
+            self._local_request(verb, resource, namespace, name, subresource, query, body, content_type, False))
+        if response["code"] >= 400:
+            raise error_from_status(response["code"], response["body"], response["headers"])
         for warning in dict.fromkeys(response["warnings"]):
             log.warning("server warning: %s", warning)
         return response["body"]
 
     async def _open_watch(self, resource: APIResource, namespace: str, name: str,
                           query: Mapping[str, str]) -> AsyncIterator[tuple[str, dict]]:
-        response = await self._call("watch", resource, namespace, name, "", query, None, "", True)
+        response = await self._serve_local(
+            self._local_request("watch", resource, namespace, name, "", query, None, "", True))
+        if response["code"] >= 400:
+            raise error_from_status(response["code"], response["body"], response["headers"])
         return response["events"]
