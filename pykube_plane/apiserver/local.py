@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING, Any, AsyncIterator, Iterable
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, AsyncIterator, Iterable, Mapping
 
 import orjson
 
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 WRITE_VERBS = frozenset(("create", "update", "patch", "delete", "deletecollection"))
+NO_HEADERS: Mapping[str, str] = MappingProxyType({})
 
 
 class LocalEntryPoint:
@@ -61,30 +63,33 @@ class LocalEntryPoint:
         return self.authenticator.authenticate({"Authorization": f"Bearer {token}"})
 
     async def serve_local(self, request: LocalRequest) -> LocalResponse:
-        warnings: list[str] = []
         try:
             req = self._api_request(request)
-            warnings = req.warnings
+        except st.APIError as e:
+            return _failure(e, [])
+        try:
             code, result = await self.handlers.handle(req)
         except st.APIError as e:
-            return _failure(e, warnings)
+            return _failure(e, req.warnings)
         except asyncio.CancelledError:
             raise
         except Exception as e:      # the HTTP face answers 500 here; so do we, never a traceback
-            log.exception("in-process %s %s failed", request.get("verb"), request.get("plural"))
-            return _failure(st.internal_error(f"{type(e).__name__}: {e}"), warnings)
-        if isinstance(result, Watcher):
-            if not request.get("stream"):   # a watch asked for as a plain call: not a stream here
-                result.close()
-                return _failure(st.bad_request("use watch() for a watch"), warnings)
-            timeout = req.query.get("timeoutSeconds")
-            events = _watch_events(result, req.resource, float(timeout) if timeout else None)
-            return {"code": code, "body": None, "headers": {}, "warnings": warnings, "events": events}
-        if isinstance(result, ListResult):
-            result = result.to_dict()
+            log.exception("in-process %s %s failed", req.verb, req.resource)
+            return _failure(st.internal_error(f"{type(e).__name__}: {e}"), req.warnings)
+        if type(result) is not dict:
+            if isinstance(result, Watcher):
+                if not request["stream"]:   # a watch asked for as a plain call: not a stream here
+                    result.close()
+                    return _failure(st.bad_request("use watch() for a watch"), req.warnings)
+                timeout = req.query.get("timeoutSeconds")
+                events = _watch_events(result, req.resource, float(timeout) if timeout else None)
+                return {"code": code, "body": None, "headers": NO_HEADERS, "warnings": req.warnings,
+                        "events": events}
+            if isinstance(result, ListResult):
+                result = result.to_dict()
         elif req.verb in WRITE_VERBS:
             result = copy_json(result)
-        return {"code": code, "body": result, "headers": {}, "warnings": warnings}
+        return {"code": code, "body": result, "headers": NO_HEADERS, "warnings": req.warnings}
 
     def _api_request(self, request: LocalRequest) -> APIRequest:
         row = self.table.lookup(request["group"], request["version"], request["plural"])

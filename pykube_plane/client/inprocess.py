@@ -65,8 +65,10 @@ class InProcessClient(APIClient):
             self._local_request(verb, resource, namespace, name, subresource, query, body, content_type, False))
         if response["code"] >= 400:
             raise error_from_status(response["code"], response["body"], response["headers"])
-        for warning in dict.fromkeys(response["warnings"]):
-            log.warning("server warning: %s", warning)
+        warnings = response["warnings"]
+        if warnings:
+            for warning in dict.fromkeys(warnings):
+                log.warning("server warning: %s", warning)
         return response["body"]
 
     async def _open_watch(self, resource: APIResource, namespace: str, name: str,
