@@ -8,7 +8,7 @@ Pure functions over plain JSON-shaped dicts (what orjson decodes), no I/O, no cl
 - `quantity`      resource quantities, exact (`Quantity`, `parse_quantity`)
 - `labels`        label selectors (`parse_selector`, `selector_from_label_selector`)
 - `fields`        field selectors and the selectable fields of each kind
-- `patch`         JSON merge patch, JSON patch, strategic merge patch
+- `patch/`        JSON merge patch, JSON patch, strategic merge patch (one module each)
 - `meta`          uid, timestamps, generateName, owner references, keys
 - `defaults`      `apply_defaults(kind, obj)` as kube-apiserver defaults v1 objects; `qos_class`
 - `fielderrors`   `FieldError` and the Status texts (`invalid_message`, `causes`)

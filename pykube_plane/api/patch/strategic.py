@@ -1,19 +1,11 @@
-"""The three PATCH bodies kube-apiserver accepts, applied to decoded JSON objects.
+"""Strategic merge patch (apimachinery strategicpatch): application/strategic-merge-patch+json.
 
-- `json_merge_patch(target, patch)`            application/merge-patch+json (RFC 7386)
-- `json_patch(target, ops)`                    application/json-patch+json (RFC 6902, atomic)
-- `strategic_merge_patch(target, patch, kind)` application/strategic-merge-patch+json
-
-None of them mutates its inputs; each returns a fresh object that shares nothing with them, so the
-caller may default or validate it in place. Failures raise `PatchError` carrying the HTTP code
-kube-apiserver would answer (400 for a malformed patch, 422 for one that does not apply).
-
-Strategic merge patch, in short (apimachinery strategicpatch): maps merge key by key, `null`
-deletes; a list merges only where the type says so — by a merge key (containers by `name`, ports
-by `containerPort`...) or, for scalars (finalizers), as a set union — and is replaced otherwise.
-Directives: `$patch: replace|delete` on a map or as a list item, `$retainKeys` (drop the keys not
-listed), `$deleteFromPrimitiveList/<field>`, `$setElementOrder/<field>`. Without an order
-directive, items new to a merged list come *before* the server's items, exactly as k8s does:
+Maps merge key by key, `null` deletes; a list merges only where the type says so — by a merge
+key (containers by `name`, ports by `containerPort`...) or, for scalars (finalizers), as a set
+union — and is replaced otherwise. Directives: `$patch: replace|delete` on a map or as a list
+item, `$retainKeys` (drop the keys not listed), `$deleteFromPrimitiveList/<field>`,
+`$setElementOrder/<field>`. Without an order directive, items new to a merged list come *before*
+the server's items, exactly as k8s does:
 
     original  {"containers": [{"name": "a"}]}
     patch     {"containers": [{"name": "b", "image": "x"}]}
@@ -25,244 +17,32 @@ from typing import Any
 
 import orjson
 
-
-class PatchError(ValueError):
-    """A patch that is malformed (code 400) or does not apply to the object (code 422)."""
-
-    def __init__(self, message: str, code: int = 422) -> None:
-        super().__init__(message)
-        self.code = code
-
-
-def deep_copy(value: Any) -> Any:
-    """Copy a JSON value; orjson's round trip is the fast path, recursion the fallback."""
-    if not isinstance(value, (dict, list)):
-        return value
-    try:
-        return orjson.loads(orjson.dumps(value))
-    except (orjson.JSONEncodeError, TypeError):
-        return _copy_slow(value)
-
-
-def _copy_slow(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _copy_slow(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_copy_slow(v) for v in value]
-    return value
-
-
-def json_equal(a: Any, b: Any) -> bool:
-    """Equality of JSON values: true is not 1, 1 is 1.0, object key order is irrelevant."""
-    if isinstance(a, bool) or isinstance(b, bool):
-        return isinstance(a, bool) and isinstance(b, bool) and a == b
-    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
-        return a == b
-    if isinstance(a, dict):
-        return isinstance(b, dict) and a.keys() == b.keys() and all(json_equal(a[k], b[k]) for k in a)
-    if isinstance(a, list):
-        return isinstance(b, list) and len(a) == len(b) and all(json_equal(x, y) for x, y in zip(a, b))
-    return type(a) is type(b) and a == b
-
-
-def go_format(value: Any) -> str:
-    """Go's %v of a decoded JSON value, for error texts that quote one."""
-    if value is None:
-        return "<nil>"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dict):
-        return "map[" + " ".join(f"{k}:{go_format(value[k])}" for k in sorted(value)) + "]"
-    if isinstance(value, list):
-        return "[" + " ".join(go_format(v) for v in value) + "]"
-    if isinstance(value, float) and value.is_integer() and abs(value) < 1e21:
-        return str(int(value))
-    return str(value)
-
-
-# =============================================================================================
-# JSON merge patch (RFC 7386)
-
-
-def json_merge_patch(target: Any, patch: Any) -> Any:
-    """RFC 7386: objects merge recursively, null removes a member, anything else replaces."""
-    if not isinstance(patch, dict):
-        return deep_copy(patch)
-    result = deep_copy(target) if isinstance(target, dict) else {}
-    _merge_into(result, patch)
-    return result
-
-
-def _merge_into(result: dict, patch: dict) -> None:
-    for key, value in patch.items():
-        if value is None:
-            result.pop(key, None)
-        elif isinstance(value, dict):
-            current = result.get(key)
-            if not isinstance(current, dict):
-                current = {}
-            _merge_into(current, value)
-            result[key] = current
-        else:
-            result[key] = deep_copy(value)
-
-
-# =============================================================================================
-# JSON patch (RFC 6902)
-
-_BAD_PATCH_DOCUMENT = "json: cannot unmarshal {} into Go value of type jsonpatch.Patch"
-
-
-def _pointer_tokens(path: Any, what: str = "path") -> list[str]:
-    if not isinstance(path, str):
-        raise PatchError(f"{what} must be a string", 422)
-    if path == "":
-        return []
-    if not path.startswith("/"):
-        raise PatchError(f"JSON pointer must be empty or start with a \"/\": {path!r}", 422)
-    return [t.replace("~1", "/").replace("~0", "~") for t in path[1:].split("/")]
-
-
-def _array_index(token: str, size: int, allow_end: bool) -> int:
-    body = token[1:] if token.startswith("-") else token
-    if not body.isdigit() or not body.isascii():
-        raise PatchError(f'strconv.Atoi: parsing "{token}": invalid syntax')
-    index = int(token)
-    limit = size + 1 if allow_end else size
-    if index < 0:
-        index += limit          # json-patch v4 accepts negative indices counted from the end
-    if not 0 <= index < limit:
-        raise PatchError(f"Unable to access invalid index: {int(token)}: invalid index referenced")
-    return index
-
-
-def _resolve(doc: Any, tokens: list[str]) -> tuple[bool, Any]:
-    node = doc
-    for token in tokens:
-        if isinstance(node, dict):
-            if token not in node:
-                return False, None
-            node = node[token]
-        elif isinstance(node, list):
-            body = token[1:] if token.startswith("-") else token
-            if not body.isdigit() or not body.isascii():
-                return False, None
-            index = int(token)
-            if index < 0:
-                index += len(node)
-            if not 0 <= index < len(node):
-                return False, None
-            node = node[index]
-        else:
-            return False, None
-    return True, node
-
-
-def _container(doc: Any, tokens: list[str]) -> Any:
-    if not tokens:
-        return None             # json-patch v4 never replaces the whole document
-    found, node = _resolve(doc, tokens[:-1])
-    return node if found and isinstance(node, (dict, list)) else None
-
-
-def _op_add(doc: Any, path: str, tokens: list[str], value: Any) -> Any:
-    parent = _container(doc, tokens)
-    if parent is None:
-        raise PatchError(f'add operation does not apply: doc is missing path: "{path}": missing value')
-    key = tokens[-1]
-    if isinstance(parent, dict):
-        parent[key] = value
-    elif key == "-":
-        parent.append(value)
-    else:
-        parent.insert(_array_index(key, len(parent), allow_end=True), value)
-    return doc
-
-
-def _op_remove(doc: Any, path: str, tokens: list[str]) -> tuple[Any, Any]:
-    parent = _container(doc, tokens)
-    if parent is None:
-        raise PatchError(f'remove operation does not apply: doc is missing path: "{path}": missing value')
-    key = tokens[-1]
-    if isinstance(parent, dict):
-        if key not in parent:
-            raise PatchError(f"Unable to remove nonexistent key: {key}: missing value")
-        return doc, parent.pop(key)
-    return doc, parent.pop(_array_index(key, len(parent), allow_end=False))
-
-
-def _op_replace(doc: Any, path: str, tokens: list[str], value: Any) -> Any:
-    parent = _container(doc, tokens)
-    key = tokens[-1]
-    if isinstance(parent, dict) and key in parent:
-        parent[key] = value
-        return doc
-    if isinstance(parent, list):
-        parent[_array_index(key, len(parent), allow_end=False)] = value
-        return doc
-    raise PatchError(f"replace operation does not apply: doc is missing key: {path}: missing value")
-
-
-def json_patch(target: Any, ops: Any) -> Any:
-    """Apply RFC 6902 operations in order, all or nothing."""
-    if not isinstance(ops, list):
-        raise PatchError(_BAD_PATCH_DOCUMENT.format("object" if isinstance(ops, dict) else "value"), 400)
-    doc = deep_copy(target)
-    for op in ops:
-        if not isinstance(op, dict):
-            raise PatchError(_BAD_PATCH_DOCUMENT.format("value"), 400)
-        kind = op.get("op")
-        path = op.get("path")
-        tokens = _pointer_tokens(path)
-        if kind == "add":
-            if "value" not in op:
-                raise PatchError("add operation does not apply: missing value")
-            doc = _op_add(doc, path, tokens, deep_copy(op["value"]))
-        elif kind == "remove":
-            doc, _ = _op_remove(doc, path, tokens)
-        elif kind == "replace":
-            if "value" not in op:
-                raise PatchError("replace operation does not apply: missing value")
-            doc = _op_replace(doc, path, tokens, deep_copy(op["value"]))
-        elif kind in ("move", "copy"):
-            source = op.get("from")
-            from_tokens = _pointer_tokens(source, "from")
-            found, value = _resolve(doc, from_tokens)
-            if not found:
-                raise PatchError(f"{kind} operation does not apply: doc is missing from path: {source}: missing value")
-            if kind == "move":
-                if from_tokens == tokens:
-                    continue
-                if tokens[:len(from_tokens)] == from_tokens:
-                    raise PatchError(f"move operation does not apply: cannot move {source} into its own child {path}")
-                doc, value = _op_remove(doc, source, from_tokens)
-            else:
-                value = deep_copy(value)
-            doc = _op_add(doc, path, tokens, value)
-        elif kind == "test":
-            found, value = _resolve(doc, tokens)
-            expected = op.get("value")
-            if not found and expected is None and tokens and _container(doc, tokens) is not None:
-                continue            # testing that a member is absent/null
-            if not found or not json_equal(value, expected):
-                raise PatchError(f"testing value {path} failed: test failed")
-        else:
-            raise PatchError(f"Unexpected kind: {kind}")
-    return doc
-
-
-# =============================================================================================
-# Strategic merge patch
+from .common import PatchError, deep_copy, go_format, json_equal
 
 DIRECTIVE = "$patch"
+
+
 RETAIN_KEYS = "$retainKeys"
+
+
 DELETE_FROM_PRIMITIVE_LIST = "$deleteFromPrimitiveList"
+
+
 SET_ELEMENT_ORDER = "$setElementOrder"
 
+
 ERR_BAD_JSON_DOC = "invalid JSON document"
+
+
 ERR_NO_LIST_OF_LISTS = "lists of lists are not supported"
+
+
 ERR_BAD_PRIMITIVE_LIST = "invalid patch format of primitive list"
+
+
 ERR_BAD_RETAIN_KEYS = "invalid patch format of retainKeys"
+
+
 ERR_BAD_SET_ELEMENT_ORDER = "invalid patch format of setElementOrder list"
 
 
@@ -292,9 +72,15 @@ def _struct(**fields: PatchMeta) -> PatchMeta:
 
 
 _CONDITIONS = _merge("type")
+
+
 _META = _struct(finalizers=_merge(), ownerReferences=_merge("uid"))
+
+
 _CONTAINER = {"ports": _merge("containerPort"), "env": _merge("name"), "volumeMounts": _merge("mountPath"),
               "volumeDevices": _merge("devicePath")}
+
+
 # The patchStrategy/patchMergeKey tags of k8s.io/api for the served kinds. A list without a tag
 # (tolerations, envFrom, rules, subjects, taints...) is replaced whole, as kube-apiserver does.
 _POD_SPEC = _struct(
@@ -303,9 +89,15 @@ _POD_SPEC = _struct(
     ephemeralContainers=_merge("name", _CONTAINER), imagePullSecrets=_merge("name"),
     hostAliases=_merge("ip"), topologySpreadConstraints=_merge("topologyKey"),
     schedulingGates=_merge("name"), resourceClaims=_merge("name"))
+
+
 _POD_STATUS = _struct(conditions=_CONDITIONS, podIPs=_merge("ip"), hostIPs=_merge("ip"),
                       resourceClaimStatuses=_merge("name"))
+
+
 _POD_TEMPLATE = _struct(metadata=_META, spec=_POD_SPEC)
+
+
 _WORKLOAD_STATUS = _struct(conditions=_CONDITIONS)
 
 
@@ -331,6 +123,8 @@ SCHEMAS: dict[str, PatchMeta] = {
     "Namespace": _kind(None, _WORKLOAD_STATUS),
     "ServiceAccount": _kind(secrets=_merge("name")),
 }
+
+
 _GENERIC = _kind()
 
 
