@@ -10,7 +10,8 @@ Pure functions over plain JSON-shaped dicts (what orjson decodes), no I/O, no cl
 - `fields`        field selectors and the selectable fields of each kind
 - `patch/`        JSON merge patch, JSON patch, strategic merge patch (one module each)
 - `meta`          uid, timestamps, generateName, owner references, keys
-- `defaults`      `apply_defaults(kind, obj)` as kube-apiserver defaults v1 objects; `qos_class`
+- `defaults/`     `apply_defaults(kind, obj)` as kube-apiserver defaults v1 objects; `qos_class`
+                  (pods, workloads, other kinds, qos: one module each)
 - `fielderrors`   `FieldError` and the Status texts (`invalid_message`, `causes`)
 - `validators`    field rules shared by the kinds (labels, selectors, quantities, resource names)
 - `validation/`   `validate(kind, obj, old)` returning k8s field errors; one module per API group

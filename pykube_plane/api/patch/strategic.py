@@ -20,29 +20,13 @@ import orjson
 from .common import PatchError, deep_copy, go_format, json_equal
 
 DIRECTIVE = "$patch"
-
-
 RETAIN_KEYS = "$retainKeys"
-
-
 DELETE_FROM_PRIMITIVE_LIST = "$deleteFromPrimitiveList"
-
-
 SET_ELEMENT_ORDER = "$setElementOrder"
-
-
 ERR_BAD_JSON_DOC = "invalid JSON document"
-
-
 ERR_NO_LIST_OF_LISTS = "lists of lists are not supported"
-
-
 ERR_BAD_PRIMITIVE_LIST = "invalid patch format of primitive list"
-
-
 ERR_BAD_RETAIN_KEYS = "invalid patch format of retainKeys"
-
-
 ERR_BAD_SET_ELEMENT_ORDER = "invalid patch format of setElementOrder list"
 
 
@@ -72,11 +56,7 @@ def _struct(**fields: PatchMeta) -> PatchMeta:
 
 
 _CONDITIONS = _merge("type")
-
-
 _META = _struct(finalizers=_merge(), ownerReferences=_merge("uid"))
-
-
 _CONTAINER = {"ports": _merge("containerPort"), "env": _merge("name"), "volumeMounts": _merge("mountPath"),
               "volumeDevices": _merge("devicePath")}
 
@@ -89,15 +69,9 @@ _POD_SPEC = _struct(
     ephemeralContainers=_merge("name", _CONTAINER), imagePullSecrets=_merge("name"),
     hostAliases=_merge("ip"), topologySpreadConstraints=_merge("topologyKey"),
     schedulingGates=_merge("name"), resourceClaims=_merge("name"))
-
-
 _POD_STATUS = _struct(conditions=_CONDITIONS, podIPs=_merge("ip"), hostIPs=_merge("ip"),
                       resourceClaimStatuses=_merge("name"))
-
-
 _POD_TEMPLATE = _struct(metadata=_META, spec=_POD_SPEC)
-
-
 _WORKLOAD_STATUS = _struct(conditions=_CONDITIONS)
 
 
@@ -123,8 +97,6 @@ SCHEMAS: dict[str, PatchMeta] = {
     "Namespace": _kind(None, _WORKLOAD_STATUS),
     "ServiceAccount": _kind(secrets=_merge("name")),
 }
-
-
 _GENERIC = _kind()
 
 

@@ -37,18 +37,10 @@ from ..validators import (
 from .volumes import validate_field_ref, validate_local_path, validate_resource_field_ref
 
 PULL_POLICIES = ("Always", "IfNotPresent", "Never")
-
-
 TERMINATION_MESSAGE_POLICIES = ("File", "FallbackToLogsOnError")
-
-
 HTTP_SCHEMES = ("HTTP", "HTTPS")
-
-
 ENV_FIELD_PATHS = ("metadata.name", "metadata.namespace", "metadata.uid", "spec.nodeName",
                    "spec.serviceAccountName", "status.hostIP", "status.hostIPs", "status.podIP", "status.podIPs")
-
-
 
 
 def validate_containers(containers: list, volumes: dict, path: str, errs: Errors) -> None:

@@ -77,14 +77,8 @@ def validate_replication_controller(obj: dict, old: dict | None, errs: Errors) -
 
 
 SERVICE_TYPES = ("ClusterIP", "ExternalName", "LoadBalancer", "NodePort")
-
-
 SESSION_AFFINITIES = ("ClientIP", "None")
-
-
 IP_FAMILY_POLICIES = ("SingleStack", "PreferDualStack", "RequireDualStack")
-
-
 TRAFFIC_POLICIES = ("Cluster", "Local")
 
 
@@ -420,8 +414,6 @@ def validate_event(obj: dict, old: dict | None, errs: Errors) -> None:
 
 
 LIMIT_TYPES = ("Pod", "Container", "PersistentVolumeClaim")
-
-
 QUOTA_SCOPES = ("Terminating", "NotTerminating", "BestEffort", "NotBestEffort", "PriorityClass",
                 "CrossNamespacePodAffinity", "VolumeAttributesClass")
 

@@ -32,17 +32,9 @@ from .podscheduling import validate_affinity, validate_host_aliases, validate_to
 from .volumes import validate_volumes
 
 MAX_INT32 = 2 ** 31 - 1
-
-
 RESTART_POLICIES = ("Always", "OnFailure", "Never")
-
-
 DNS_POLICIES = ("ClusterFirstWithHostNet", "ClusterFirst", "Default", "None")
-
-
 PREEMPTION_POLICIES = ("PreemptLowerPriority", "Never")
-
-
 UPDATABLE_POD_SPEC_FIELDS = (
     "`spec.containers[*].image`", "`spec.initContainers[*].image`", "`spec.activeDeadlineSeconds`",
     "`spec.tolerations` (only additions to existing tolerations)",

@@ -12,8 +12,6 @@ from ..validators import (
 from .metadata import object_name
 
 HIGHEST_USER_DEFINABLE_PRIORITY = 1_000_000_000
-
-
 SYSTEM_PRIORITY_CLASSES = {"system-node-critical": 2_000_001_000, "system-cluster-critical": 2_000_000_000}
 
 
