@@ -169,10 +169,6 @@ def too_long(field: str, max_length: int) -> FieldError:
     return FieldError(TOO_LONG, field, f"must have at most {max_length} bytes")
 
 
-def too_many(field: str, actual: int, maximum: int) -> FieldError:
-    return FieldError(TOO_MANY, field, f"must have at most {maximum} items", actual)
-
-
 def type_invalid(field: str, value: Any, expected: str) -> FieldError:
     return FieldError(TYPE_INVALID, field, f"must be of type {expected}", value)
 

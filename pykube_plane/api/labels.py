@@ -457,10 +457,3 @@ def selector_from_label_selector(spec: Mapping | None) -> Selector:
         requirements.append(Requirement.new(key, operator, values))
     return Selector(requirements)
 
-
-def validate_label_key(key: str) -> list[str]:
-    return is_label_key(key)
-
-
-def validate_label_value(value: str) -> list[str]:
-    return is_label_value(value)

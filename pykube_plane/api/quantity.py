@@ -174,14 +174,8 @@ class Quantity:
     def __str__(self) -> str:
         return self._text if self._text is not None else self.canonical()
 
-    def to_json(self) -> str:
-        return str(self)
-
     def __repr__(self) -> str:
         return f"Quantity({str(self)!r})"
-
-
-ZERO = Quantity(0, DECIMAL_SI)
 
 
 def _scan(text: str) -> tuple[bool, str, str, str]:

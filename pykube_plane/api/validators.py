@@ -10,7 +10,7 @@ import orjson
 from .fielderrors import (FIELD_IMMUTABLE, IS_NEGATIVE, IS_NOT_INTEGER, IS_NOT_POSITIVE, Errors, GoText,
                           forbidden, invalid, not_supported, required, too_long)
 from .labels import SelectorError, selector_from_label_selector
-from .names import (NameRule, is_config_map_key, is_dns1123_label, is_dns1123_subdomain, is_label_value,
+from .names import (is_config_map_key, is_dns1123_label, is_dns1123_subdomain, is_label_value,
                     is_qualified_name, is_valid_port_name, is_valid_port_num)
 from .quantity import Quantity, QuantityError, parse_quantity_value
 
@@ -144,11 +144,6 @@ def selector_matches(selector: dict, labels: dict[str, str]) -> bool | None:
 
 # -- names and simple values ------------------------------------------------------------------------
 
-def validate_name_rule(value: str, path: str, rule: NameRule, errs: Errors) -> None:
-    for msg in rule(value, False):
-        errs.append(invalid(path, value, msg))
-
-
 def validate_dns_label(value: str, path: str, errs: Errors) -> None:
     for msg in is_dns1123_label(value):
         errs.append(invalid(path, value, msg))
@@ -228,13 +223,6 @@ def is_valid_ip(value: str) -> bool:
     except ValueError:
         return False
     return "%" not in value
-
-
-def validate_ip(value: str, path: str, errs: Errors) -> None:
-    if not value:
-        errs.append(required(path))
-    elif not is_valid_ip(value):
-        errs.append(invalid(path, value, "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)"))
 
 
 def int_or_percent(value: Any) -> tuple[int, bool] | None:

@@ -7,10 +7,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from pykube_plane.apiserver.auth.bootstrap_policy import bootstrap_objects
+from pykube_plane.apiserver.registry.options import WriteOptions
+from pykube_plane.apiserver.registry.registry import Registry
+
 from . import status as st
-from .bootstrap_policy import bootstrap_objects
-from .options import WriteOptions
-from .registry import Registry
 
 log = logging.getLogger(__name__)
 

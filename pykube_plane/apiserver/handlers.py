@@ -1,8 +1,8 @@
 """Request handlers: plain async functions over an `APIRequest`, answering (HTTP status, object).
 
-No HTTP here: the aiohttp face (server.py) builds an APIRequest from the wire and encodes the
-answer; an in-process client builds the same APIRequest and gets the same answer without
-JSON or sockets. Authorization happens here too, so both paths are checked alike.
+No HTTP here: the aiohttp face (http/web.py) builds an APIRequest from the wire and encodes the
+answer; the local entry point (local.py) builds the same APIRequest for an in-process client,
+which gets the same answer without JSON or sockets. Authorization happens here too, so both paths are checked alike.
 
 The object answered is a dict, a `ListResult` (list responses, encoded from cached bytes), or a
 `Watcher` (a watch: the caller streams its events).
@@ -13,14 +13,14 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from pykube_plane.api import labels as api_labels
+from pykube_plane.apiserver.auth import reviews
+from pykube_plane.apiserver.auth.authn import UserInfo
+from pykube_plane.apiserver.auth.rbac import RBACAuthorizer, RequestAttributes, exact_name, forbidden_status
+from pykube_plane.apiserver.registry.options import DeleteOptions, ListOptions, WriteOptions
+from pykube_plane.apiserver.registry.registry import APPLY_PATCH, PATCH_TYPES, Registry
+from pykube_plane.apiserver.registry.resources import Resource
 
-from . import reviews
 from . import status as st
-from .authn import UserInfo
-from .options import DeleteOptions, ListOptions, WriteOptions
-from .rbac import RBACAuthorizer, RequestAttributes, exact_name, forbidden_status
-from .registry import PATCH_TYPES, Registry
-from .resources import Resource
 
 VERBS = ("get", "list", "watch", "create", "update", "patch", "delete", "deletecollection")
 
@@ -119,7 +119,7 @@ class Handlers:
         return (201 if created else 200), obj
 
     async def _patch(self, req: APIRequest) -> tuple[int, Any]:
-        if req.content_type == "application/apply-patch+yaml":
+        if req.content_type == APPLY_PATCH:
             # server-side apply is not served (yet): kubectl then says so and suggests client-side apply
             raise st.unsupported_media_type(req.content_type, PATCH_TYPES)
         opts = WriteOptions.from_query(req.query)

@@ -4,6 +4,9 @@ metrics and health, the bootstrap objects. One object to start and stop:
     async with APIServer(store, port=0) as server:      # plain HTTP, no authentication
         print(server.url)                               # http://127.0.0.1:41234
 
+`APIServer(store, listen=False)` binds no socket: it serves only through its local entry point
+(`InProcessClient(server)`), for a plane embedded in one process.
+
 With an `Authenticator` every request must carry a token or a client certificate (401 without),
 and RBAC decides (403); give an ssl_context to serve HTTPS (pki.server_ssl_context).
 """
@@ -11,22 +14,24 @@ from __future__ import annotations
 
 import logging
 import ssl
-from typing import Any
+from typing import Any, Coroutine, Iterable
 
 from aiohttp import web
 
+from pykube_plane.api.localcall import APIResourceInfo, LocalRequest, LocalResponse
+from pykube_plane.apiserver.auth.authn import Authenticator, UserInfo
+from pykube_plane.apiserver.auth.rbac import RESOURCE_KINDS, RBACAuthorizer, forbidden_status, request_attributes
+from pykube_plane.apiserver.http.metrics import APIMetrics
+from pykube_plane.apiserver.http.web import WebFace
+from pykube_plane.apiserver.registry.admission import NamespaceLifecycle
+from pykube_plane.apiserver.registry.registry import Registry
+from pykube_plane.apiserver.registry.resources import RESOURCES, ResourceTable
 from pykube_plane.store.kv import KV
 
 from . import status as st
-from .admission import NamespaceLifecycle
-from .authn import Authenticator, UserInfo
 from .bootstrap import ensure_bootstrap_objects
 from .handlers import Handlers
-from .metrics import APIMetrics
-from .rbac import RESOURCE_KINDS, RBACAuthorizer, forbidden_status, request_attributes
-from .registry import Registry
-from .resources import RESOURCES, ResourceTable
-from .web import WebFace
+from .local import LocalEntryPoint
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +46,9 @@ class APIServer:
                  compaction_interval: float = 300.0,
                  advertise_address: str | None = None, bootstrap: bool = True,
                  max_requests_inflight: int = 400, max_mutating_requests_inflight: int = 200,
-                 event_ttl: float = 3600.0) -> None:
+                 event_ttl: float = 3600.0, listen: bool = True) -> None:
         self.kv = kv
+        self.listen = listen
         self.host = host
         self.port = port
         self.ssl_context = ssl_context
@@ -51,9 +57,9 @@ class APIServer:
             authorization = authenticator is not None
         self.authorizer = RBACAuthorizer() if authorization else None
         self.registry = Registry(kv, table, service_cidr=service_cidr, node_port_range=node_port_range,
-                                 watch_capacity=watch_capacity, watcher_queue=watcher_queue)
-        if admission:
-            self.registry.namespace_lifecycle = NamespaceLifecycle()
+                                 watch_capacity=watch_capacity, watcher_queue=watcher_queue,
+                                 namespace_lifecycle=NamespaceLifecycle() if admission else None,
+                                 event_ttl=event_ttl)
         self.handlers = Handlers(self.registry, self.authorizer)
         self.metrics = APIMetrics()
         self.bookmark_interval = bookmark_interval
@@ -62,9 +68,10 @@ class APIServer:
         self.bootstrap = bootstrap
         self.max_requests_inflight = max_requests_inflight
         self.max_mutating_requests_inflight = max_mutating_requests_inflight
-        self.registry.event_ttl = event_ttl
         self._runner: web.AppRunner | None = None
+        self._serving = False
         self.web = WebFace(self)
+        self.local = LocalEntryPoint(self.registry.table, self.handlers, authenticator)
 
     @property
     def url(self) -> str:
@@ -73,17 +80,22 @@ class APIServer:
         return f"{scheme}://{host}:{self.port}"
 
     async def start(self) -> None:
+        """Start the registry and, unless `listen=False`, serve on host:port (port 0: a free one,
+        then `port` holds the one bound). Without listening the server answers only through its
+        local entry point (`InProcessClient(server)`)."""
         await self.registry.start(self.bookmark_interval, self.compaction_interval)
         if self.authorizer is not None:
             self._feed_authorizer()
-        runner = web.AppRunner(self.web.app(), handler_cancellation=True, access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, self.host, self.port, ssl_context=self.ssl_context, backlog=1024)
-        await site.start()
-        self._runner = runner
-        sockets = getattr(site._server, "sockets", None) or []
-        if sockets:
-            self.port = sockets[0].getsockname()[1]
+        if self.listen:
+            runner = web.AppRunner(self.web.app(), handler_cancellation=True, access_log=None)
+            await runner.setup()
+            site = web.TCPSite(runner, self.host, self.port, ssl_context=self.ssl_context, backlog=1024)
+            await site.start()
+            self._runner = runner
+            addresses = runner.addresses
+            if addresses:
+                self.port = addresses[0][1]
+        self._serving = True
         if self.bootstrap:
             await ensure_bootstrap_objects(self.registry, self.advertise_address, self.port)
 
@@ -98,6 +110,9 @@ class APIServer:
             self.registry.close_watchers("server shutting down")
             await self._runner.cleanup()
             self._runner = None
+        elif self._serving:
+            self.registry.close_watchers("server shutting down")
+        self._serving = False
         await self.registry.stop()
 
     async def __aenter__(self) -> "APIServer":
@@ -106,6 +121,21 @@ class APIServer:
 
     async def __aexit__(self, *exc: Any) -> None:
         await self.stop()
+
+    # -- the local entry point (client.local.LocalAPI): InProcessClient(server) ------------------
+
+    @property
+    def requires_authentication(self) -> bool:
+        return self.local.requires_authentication
+
+    def api_resources(self) -> Iterable[APIResourceInfo]:
+        return self.local.api_resources()
+
+    def authenticate_token(self, token: str) -> UserInfo | None:
+        return self.local.authenticate_token(token)
+
+    def serve_local(self, request: LocalRequest) -> Coroutine[Any, Any, LocalResponse]:
+        return self.local.serve_local(request)     # the coroutine itself: no extra frame per call
 
     # ------------------------------------------------------------------------------------------
 
@@ -145,5 +175,5 @@ class APIServer:
             ready = all(c.ready.is_set() for c in self.registry.caches.values())
             checks["informer-sync"] = (ready, "" if ready else "watch caches not synced")
             if root == "/readyz":
-                checks["shutdown"] = (self._runner is not None, "")
+                checks["shutdown"] = (self._serving, "")
         return checks

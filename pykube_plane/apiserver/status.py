@@ -170,7 +170,7 @@ def not_acceptable(accepted: Iterable[str]) -> APIError:
 
 def unsupported_media_type(content_type: str, accepted: Iterable[str]) -> APIError:
     return APIError(415, "UnsupportedMediaType",
-                    f"the body of the request was in an unknown format - accepted media types include: "
+                    "the body of the request was in an unknown format - accepted media types include: "
                     + ", ".join(accepted), {})
 
 
@@ -186,10 +186,6 @@ def too_many_requests(message: str = "Too many requests, please try again later.
 
 def timeout(message: str, retry_after: int = 1) -> APIError:
     return APIError(504, "Timeout", message, {"retryAfterSeconds": retry_after})
-
-
-def service_unavailable(message: str) -> APIError:
-    return APIError(503, "ServiceUnavailable", message, {})
 
 
 def internal_error(message: str) -> APIError:

@@ -15,9 +15,12 @@ import asyncio
 import logging
 import signal
 import sys
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:
+    from pykube_plane.controlplane import ControlPlaneOptions
 
 
 def _port_range(text: str) -> tuple[int, int]:
@@ -77,60 +80,43 @@ def apiserver(data_dir, etcd_servers, secure_port, bind_address, advertise_addre
               service_node_port_range, watch_cache_size, max_requests_inflight, max_mutating_requests_inflight,
               event_ttl, unsafe_no_fsync, log_level) -> None:
     """Run the Kubernetes API server."""
-    logging.basicConfig(level={"warn": "WARNING"}.get(log_level, log_level.upper()),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    log = logging.getLogger("pykube_plane.apiserver")
+    configure_logging(log_level)
     if not data_dir and not etcd_servers:
         raise click.UsageError("give --data-dir (embedded store) or --etcd-servers")
     if bool(tls_cert_file) != bool(tls_private_key_file):
         raise click.UsageError("--tls-cert-file and --tls-private-key-file go together")
-    node_ports = _port_range(service_node_port_range)
-    ttl_seconds = _duration(event_ttl)
+    from pykube_plane.controlplane import ControlPlaneOptions    # the server's modules load only to serve
+    options = ControlPlaneOptions(
+        data_dir=data_dir, etcd_servers=tuple(e.strip() for e in etcd_servers.split(",") if e.strip()),
+        fsync=not unsafe_no_fsync, bind_address=bind_address, secure_port=secure_port,
+        advertise_address=advertise_address, cert_dir=cert_dir, tls_cert_file=tls_cert_file,
+        tls_private_key_file=tls_private_key_file, client_ca_file=client_ca_file,
+        token_auth_file=token_auth_file, service_cluster_ip_range=service_cluster_ip_range,
+        service_node_port_range=_port_range(service_node_port_range), watch_cache_size=watch_cache_size,
+        max_requests_inflight=max_requests_inflight, max_mutating_requests_inflight=max_mutating_requests_inflight,
+        event_ttl=_duration(event_ttl), kubeconfig_path=kubeconfig_path)
+    run_until_signalled(options, "pykube_plane.apiserver")
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(level={"warn": "WARNING"}.get(level, level.upper()),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+
+
+def run_until_signalled(options: "ControlPlaneOptions", logger: str) -> None:
+    """Run a control plane until SIGTERM or SIGINT; a failure is one line on stderr and exit 1."""
+    from pykube_plane.controlplane import ControlPlane
+
+    log = logging.getLogger(logger)
 
     async def run() -> None:
-        from pykube_plane.apiserver import pki as pki_mod
-        from pykube_plane.apiserver.authn import Authenticator
-        from pykube_plane.apiserver.kubeconfig import write_kubeconfig
-        from pykube_plane.apiserver.server import APIServer
-
-        certs = Path(cert_dir) if cert_dir else (Path(data_dir) / "pki" if data_dir else Path("kplane-pki"))
-        pki = await asyncio.to_thread(pki_mod.ensure_pki, certs)
-        if tls_cert_file:
-            ssl_context = pki_mod.serving_ssl_context(tls_cert_file, tls_private_key_file,
-                                                      client_ca_file or pki.ca_cert_path)
-        else:
-            ssl_context = pki_mod.server_ssl_context(pki, client_ca_file)
-        authenticator = Authenticator(token_file=token_auth_file,
-                                      client_ca_file=client_ca_file or pki.ca_cert_path)
-        if etcd_servers:
-            from pykube_plane.store.remote import RemoteKV
-            kv = await RemoteKV.connect([e.strip() for e in etcd_servers.split(",") if e.strip()])
-        else:
-            from pykube_plane.store.store import Store
-            kv = await Store.open(Path(data_dir) / "store", fsync=not unsafe_no_fsync)
-        server = APIServer(kv, host=bind_address, port=secure_port, ssl_context=ssl_context,
-                           authenticator=authenticator, service_cidr=service_cluster_ip_range,
-                           node_port_range=node_ports, watch_capacity=watch_cache_size,
-                           advertise_address=advertise_address, max_requests_inflight=max_requests_inflight,
-                           max_mutating_requests_inflight=max_mutating_requests_inflight, event_ttl=ttl_seconds)
         loop = asyncio.get_running_loop()
         stop = asyncio.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        try:
-            await server.start()
-            log.info("serving on %s", server.url)
-            if kubeconfig_path:
-                host = "127.0.0.1" if bind_address in ("0.0.0.0", "::") else bind_address
-                url = f"https://{f'[{host}]' if ':' in host else host}:{server.port}"
-                await asyncio.to_thread(write_kubeconfig, kubeconfig_path, url, pki.ca_cert_pem,
-                                        pki.admin_cert_pem, pki.admin_key_pem)
-                log.info("wrote kubeconfig %s", kubeconfig_path)
+        async with ControlPlane(options):
             await stop.wait()
             log.info("signal received; shutting down")
-        finally:
-            await server.stop()
-            await kv.close()
 
     try:
         import uvloop
@@ -139,7 +125,7 @@ def apiserver(data_dir, etcd_servers, secure_port, bind_address, advertise_addre
         click.echo(f"Error: {exc}", err=True)
         sys.exit(1)
     except Exception as exc:  # a one-line error, never a traceback
-        logging.getLogger("pykube_plane.apiserver").debug("fatal", exc_info=True)
+        log.debug("fatal", exc_info=True)
         message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
         click.echo(f"Error: {message}", err=True)
         sys.exit(1)

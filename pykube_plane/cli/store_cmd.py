@@ -23,6 +23,8 @@ import sys
 
 import click
 
+from pykube_plane.aio import cancel_and_wait
+
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option("--name", default="default", show_default=True, help="Human-readable name for this member.")
@@ -125,8 +127,7 @@ def store(name, data_dir, listen_client_urls, advertise_client_urls, listen_peer
             if signalled.done():
                 logging.getLogger("pykube_plane.store.member").info("signal received; shutting down")
         finally:
-            stopped.cancel()
-            signalled.cancel()
+            await cancel_and_wait((stopped, signalled), ignore_errors=True)
             await member.stop()
         return member.removed
 

@@ -69,14 +69,14 @@ async def demonstrate(data_dir: Path, writes: int, console: Console) -> None:
               help="Where to write the admin kubeconfig (default DATA/admin.kubeconfig).")
 @click.option("--store-demo", is_flag=True, help="Only demonstrate the store (write, watch, restart, recover).")
 @click.option("--writes", default=1000, show_default=True, help="Keys the store demonstration writes.")
-@click.pass_context
-def up(ctx: click.Context, data_dir: Path, port: int, kubeconfig_path: Path | None, store_demo: bool,
+def up(data_dir: Path, port: int, kubeconfig_path: Path | None, store_demo: bool,
        writes: int) -> None:
     """Run the control plane on its embedded store until interrupted."""
     if store_demo:
         asyncio.run(demonstrate(data_dir / "store-demo", writes, Console()))
         return
-    from pykube_plane.cli.apiserver_cmd import apiserver
+    from pykube_plane.cli.apiserver_cmd import configure_logging, run_until_signalled
+    from pykube_plane.controlplane import ControlPlaneOptions
 
     kubeconfig_path = kubeconfig_path or data_dir / "admin.kubeconfig"
     kubectl = Path(".cache/bin/kubectl")
@@ -85,4 +85,6 @@ def up(ctx: click.Context, data_dir: Path, port: int, kubeconfig_path: Path | No
         f"appears at {kubeconfig_path} once it listens.\n"
         f"  try: {kubectl if kubectl.exists() else 'kubectl'} --kubeconfig {kubeconfig_path} get namespaces\n"
         f"  Ctrl-C stops it; the state stays in {data_dir} for the next `kplane up`.")
-    ctx.invoke(apiserver, data_dir=str(data_dir), secure_port=port, kubeconfig_path=str(kubeconfig_path))
+    configure_logging("info")
+    run_until_signalled(ControlPlaneOptions(data_dir=data_dir, secure_port=port, kubeconfig_path=kubeconfig_path),
+                        "pykube_plane.cli.up")

@@ -1,7 +1,8 @@
 """Clients of the API server: what the scheduler, controllers, kubelets and users build on.
 
-- `Client` (HTTP, from a kubeconfig) and `InProcessClient` (same interface, straight into an
-  in-process API server's handlers), with typed errors (`NotFound`, `Conflict`, ...).
+- `Client` (HTTP, from a kubeconfig) and `InProcessClient` (same interface, through an
+  in-process API server's local entry point, typed by the `LocalAPI` Protocol), with typed
+  errors (`NotFound`, `Conflict`, ...).
 - `SharedIndexInformer` / `SharedInformerFactory`: list+watch into an indexed local cache, with
   event handlers; `WorkQueue` / `RateLimitingQueue` for the keys handlers enqueue.
 - `LeaderElector`: Lease-based leader election.
@@ -10,7 +11,8 @@ See docs/client.md for the whole surface and an example controller.
 """
 from __future__ import annotations
 
-from typing import Any
+from pykube_plane.api.users import UserInfo
+from pykube_plane.api.watchevents import ADDED, BOOKMARK, DELETED, ERROR, MODIFIED
 
 from .api import PATCH_TYPES, APIClient
 from .backoff import NO_RETRIES, Backoff, RetryPolicy
@@ -25,22 +27,16 @@ from .indexer import (
     NAMESPACE_INDEX, Indexer, index_by_field, index_by_label, index_by_namespace, object_key, split_key,
 )
 from .informer import HandlerRegistration, ResourceEventHandler, SharedIndexInformer
+from .inprocess import InProcessClient, copy_json
 from .leaderelection import LeaderElectionRecord, LeaderElector, LeaseLock
+from .local import LocalAPI, LocalRequest, LocalResponse
 from .reflector import Reflector
 from .resources import BUILTIN, APIResource, ResourceResolver
 from .rest import Client
-from .watch import ADDED, BOOKMARK, DELETED, ERROR, MODIFIED, Watch, WatchEvent
+from .watch import Watch, WatchEvent
 from .workqueue import (
     DelayingQueue, ItemExponentialBackoff, RateLimitingQueue, ShutDown, TokenBucket, WorkQueue,
 )
-
-
-def __getattr__(name: str) -> Any:
-    # The in-process client imports the API server: only when asked for.
-    if name in ("InProcessClient", "copy_json"):
-        from . import inprocess
-        return getattr(inprocess, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = [
@@ -48,10 +44,11 @@ __all__ = [
     "BadRequest", "Client", "ClientConfig", "ConfigError", "Conflict", "ConnectionFailed", "DELETED",
     "DelayingQueue", "ERROR", "Forbidden", "Gone", "HandlerRegistration", "InProcessClient", "Indexer",
     "InternalError", "Invalid", "ItemExponentialBackoff", "LeaderElectionRecord", "LeaderElector", "LeaseLock",
+    "LocalAPI", "LocalRequest", "LocalResponse",
     "MODIFIED", "MethodNotAllowed", "NAMESPACE_INDEX", "NO_RETRIES", "NotFound", "PATCH_TYPES",
     "RateLimitingQueue", "Reflector", "RequestEntityTooLarge", "ResourceEventHandler", "ResourceResolver",
     "RetryPolicy", "ServerTimeout", "ServiceUnavailable", "SharedIndexInformer", "SharedInformerFactory",
-    "ShutDown", "TokenBucket", "TooManyRequests", "Unauthorized", "UnsupportedMediaType", "Watch",
+    "ShutDown", "TokenBucket", "TooManyRequests", "Unauthorized", "UnsupportedMediaType", "UserInfo", "Watch",
     "WatchEvent", "WorkQueue", "copy_json", "error_from_status", "index_by_field", "index_by_label",
     "index_by_namespace", "object_key", "split_key",
 ]

@@ -32,11 +32,14 @@ import logging
 from collections import deque
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
+from pykube_plane.aio import cancel_and_wait
+from pykube_plane.api.watchevents import ADDED, DELETED, MODIFIED
+
 from .backoff import Backoff
 from .indexer import IndexFunc, Indexer, KeyFunc, object_key
 from .reflector import Reflector
 from .resources import ResourceSpec
-from .watch import ADDED, DELETED, MODIFIED, resource_version_of
+from .watch import resource_version_of
 
 if TYPE_CHECKING:
     from .api import APIClient
@@ -108,13 +111,8 @@ class HandlerRegistration:
             self._task = asyncio.get_running_loop().create_task(self._run(), name=f"handler {self.informer.name}")
 
     async def _stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
 
     async def _run(self) -> None:
         handler = self.handler
@@ -228,13 +226,7 @@ class SharedIndexInformer:
         self._tasks.append(loop.create_task(self._resync_loop(), name=f"resync {self.name}"))
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            try:
-                await task
-            except asyncio.CancelledError:
-                pass
+        await cancel_and_wait(self._tasks)
         self._tasks.clear()
         for reg in self._handlers:
             await reg._stop()

@@ -27,13 +27,14 @@ import asyncio
 import datetime
 import inspect
 import logging
-import os
 import random
 import socket
 import time
 import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
+
+from pykube_plane.aio import cancel_and_wait
 
 from .errors import ApiError, Conflict, NotFound
 from .resources import LEASES
@@ -172,12 +173,7 @@ class LeaderElector:
             log.info("%s: %s lost the lease", self.lock.describe(), self.identity)
         finally:
             was_leading = self._renewed_at is not None
-            if leading is not None:
-                leading.cancel()
-                try:
-                    await leading
-                except (asyncio.CancelledError, Exception):
-                    pass
+            await cancel_and_wait(leading, ignore_errors=True)
             if was_leading:
                 self._renewed_at = None
                 if self.release_on_cancel:
@@ -310,8 +306,3 @@ async def _call(fn: Callable[[], Any]) -> Any:
     if inspect.isawaitable(result):
         return await result
     return result
-
-
-def pid_identity() -> str:
-    """hostname_pid: readable identities for processes on one machine."""
-    return f"{socket.gethostname()}_{os.getpid()}"

@@ -14,10 +14,12 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING, Protocol
 
+from pykube_plane.api.watchevents import BOOKMARK
+
 from .backoff import Backoff
 from .errors import ApiError, Gone
 from .resources import ResourceSpec
-from .watch import BOOKMARK, resource_version_of
+from .watch import resource_version_of
 
 if TYPE_CHECKING:
     from .api import APIClient

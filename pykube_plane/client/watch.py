@@ -21,6 +21,8 @@ import random
 from collections import deque
 from typing import TYPE_CHECKING, Any, AsyncIterator, NamedTuple
 
+from pykube_plane.api.watchevents import ADDED, BOOKMARK, ERROR
+
 from .errors import ApiError, ConnectionFailed, Gone, error_from_status
 from .resources import APIResource, ResourceSpec
 
@@ -28,12 +30,6 @@ if TYPE_CHECKING:
     from .api import APIClient
 
 log = logging.getLogger(__name__)
-
-ADDED = "ADDED"
-MODIFIED = "MODIFIED"
-DELETED = "DELETED"
-BOOKMARK = "BOOKMARK"
-ERROR = "ERROR"
 
 # The server ends each watch after a while (client-go's reflector asks 5-10 minutes) so that
 # load spreads over API servers; resuming makes it invisible.

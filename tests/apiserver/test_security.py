@@ -11,8 +11,7 @@ import urllib.request
 import pytest
 import yaml
 
-from pykube_plane.apiserver.pki import ensure_pki
-
+from pykube_plane.apiserver.auth.pki import ensure_pki
 from tests.conftest import tool_path
 
 from .conftest import start_server_process, stop_server_process

@@ -6,7 +6,7 @@ import signal
 import subprocess
 import urllib.request
 
-from pykube_plane.apiserver.pki import client_ssl_context, ensure_pki
+from pykube_plane.apiserver.auth.pki import client_ssl_context, ensure_pki
 from tests.apiserver.conftest import start_server_process
 
 

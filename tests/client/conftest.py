@@ -146,7 +146,7 @@ async def make_cluster(kind: str, request: pytest.FixtureRequest, tmp_path, smal
             await cluster.close()
             await proxy.stop()
         return
-    from pykube_plane.apiserver.authn import Authenticator, UserInfo
+    from pykube_plane.apiserver.auth.authn import Authenticator, UserInfo
     from pykube_plane.apiserver.server import APIServer
     from pykube_plane.client import InProcessClient
     from pykube_plane.store.store import Store

@@ -6,7 +6,7 @@ import ssl
 
 import pytest
 
-from pykube_plane.apiserver.pki import ensure_pki
+from pykube_plane.apiserver.auth.pki import ensure_pki
 from pykube_plane.client import ClientConfig, ConfigError
 
 

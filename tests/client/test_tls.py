@@ -49,7 +49,7 @@ async def test_insecure_skip_tls_verify_and_tls_server_name(server_process):
 
 
 async def test_an_untrusted_server_is_refused(server_process, tmp_path):
-    from pykube_plane.apiserver.pki import ensure_pki
+    from pykube_plane.apiserver.auth.pki import ensure_pki
     other_ca = ensure_pki(tmp_path / "other").ca_cert_pem
     base = ClientConfig.from_kubeconfig(server_process.kubeconfig)
     with pytest.raises(ConnectionFailed, match="certificate") as caught:  # at once: not transient
