@@ -35,7 +35,7 @@ async def demonstrate(data_dir: Path, writes: int, console: Console) -> None:
     elapsed = time.perf_counter() - started
     console.print(f"wrote {writes} keys durably (fsync, group commit) in {elapsed * 1000:.1f} ms "
                   f"— revisions {min(revisions)}..{max(revisions)}, "
-                  f"{store._wal.stats.get('fsyncs', '?')} fsyncs so far")
+                  f"{store.wal_stats.get('fsyncs', '?')} fsyncs so far")
 
     seen = 0
     while seen < writes:
