@@ -1,0 +1,287 @@
+"""job: run a Job's pods to completion (k8s JobController, with finalizer tracking).
+
+Each pod carries the `batch.kubernetes.io/job-tracking` finalizer until its end is counted, so a
+pod deleted or garbage-collected early is never missed nor counted twice: a finished pod's uid goes
+into status.uncountedTerminatedPods, then its finalizer is removed, then it moves into
+succeeded/failed (and completedIndexes for Indexed jobs). Meanwhile: keep min(parallelism,
+remaining completions) pods active (Indexed: one per missing index); fail the Job past
+backoffLimit or activeDeadlineSeconds (deleting its active pods); complete it at `completions`.
+"""
+from __future__ import annotations
+
+import asyncio
+import copy
+import datetime
+from typing import Any
+
+from pykube_plane.api.labels import SelectorError, selector_from_label_selector
+from pykube_plane.api.meta import now_rfc3339, parse_rfc3339
+from pykube_plane.client import NAMESPACE_INDEX, NotFound, index_by_namespace, object_key
+
+from .controller import Controller, ControllerContext, deleted_object
+from .events import NORMAL
+from .expectations import Expectations
+from .ownership import controller_ref, owner_reference
+from .podutil import deletion_rank, is_ready, pod_from_template
+
+TRACKING = "batch.kubernetes.io/job-tracking"
+INDEX = "batch.kubernetes.io/job-completion-index"
+
+
+def format_indexes(indexes: set[int]) -> str:
+    """{0,1,2,4} -> "0-2,4" (k8s completedIndexes)."""
+    out, run = [], []
+    for i in sorted(indexes):
+        if run and i == run[-1] + 1:
+            run.append(i)
+            continue
+        if run:
+            out.append(f"{run[0]}-{run[-1]}" if len(run) > 1 else str(run[0]))
+        run = [i]
+    if run:
+        out.append(f"{run[0]}-{run[-1]}" if len(run) > 1 else str(run[0]))
+    return ",".join(out)
+
+
+def parse_indexes(text: str | None) -> set[int]:
+    out: set[int] = set()
+    for part in (text or "").split(","):
+        if not part:
+            continue
+        lo, _, hi = part.partition("-")
+        out.update(range(int(lo), int(hi or lo) + 1))
+    return out
+
+
+def _index_of(pod: dict) -> int | None:
+    value = ((pod.get("metadata") or {}).get("annotations") or {}).get(INDEX)
+    return int(value) if value is not None and value.isdigit() else None
+
+
+def _phase(pod: dict) -> str:
+    return (pod.get("status") or {}).get("phase", "")
+
+
+def finished(job: dict) -> bool:
+    return any(c.get("type") in ("Complete", "Failed") and c.get("status") == "True"
+               for c in (job.get("status") or {}).get("conditions") or ())
+
+
+class JobController(Controller):
+    name = "job"
+
+    def __init__(self, ctx: ControllerContext) -> None:
+        super().__init__(ctx)
+        self.jobs = self.watch("jobs")
+        self.pods = self.informer("pods", indexers={NAMESPACE_INDEX: index_by_namespace})
+        self.pods.add_event_handler(on_add=self._pod_added, on_update=lambda o, n: self._pod_event(n),
+                                    on_delete=self._pod_deleted)
+        self.expectations = Expectations()
+
+    def _job_key(self, pod: dict) -> str | None:
+        ref = controller_ref(pod)
+        if ref is None or ref.get("kind") != "Job":
+            return None
+        return f"{pod['metadata'].get('namespace', '')}/{ref.get('name', '')}"
+
+    def _pod_added(self, pod: dict) -> None:
+        key = self._job_key(pod)
+        if key is not None:
+            self.expectations.creation_observed(key)
+            self.queue.add(key)
+
+    def _pod_event(self, pod: dict) -> None:
+        key = self._job_key(pod)
+        if key is not None:
+            self.queue.add(key)
+
+    def _pod_deleted(self, obj: Any) -> None:
+        pod = deleted_object(obj)
+        if pod is not None:
+            key = self._job_key(pod)
+            if key is not None:
+                self.expectations.deletion_observed(key, object_key(pod))
+                self.queue.add(key)
+
+    # -- sync ------------------------------------------------------------------------------------
+
+    async def sync(self, key: str) -> None:
+        cached = self.jobs.indexer.get(key)
+        if cached is None:
+            self.expectations.forget(key)
+            return
+        job = copy.deepcopy(cached)
+        try:
+            selector = selector_from_label_selector((job.get("spec") or {}).get("selector"))
+        except SelectorError:
+            return
+        namespace = job["metadata"].get("namespace", "")
+        uid = job["metadata"]["uid"]
+        pods = [p for p in self.pods.indexer.by_index(NAMESPACE_INDEX, namespace)
+                if (controller_ref(p) or {}).get("uid") == uid
+                and selector.matches((p.get("metadata") or {}).get("labels") or {})]
+        status = dict(job.get("status") or {})
+        if job["metadata"].get("deletionTimestamp") or finished(job):
+            await self._count(job, status, pods)       # still release every pod's finalizer
+            return
+        spec = job.get("spec") or {}
+        now = datetime.datetime.now(datetime.timezone.utc)
+        if not status.get("startTime"):
+            status["startTime"] = now_rfc3339()
+        job, status = await self._count(job, status, pods)
+        active = [p for p in pods if _phase(p) not in ("Succeeded", "Failed") and not p["metadata"].get("deletionTimestamp")]
+        failed = int(status.get("failed") or 0)
+        succeeded = int(status.get("succeeded") or 0)
+        deadline = spec.get("activeDeadlineSeconds")
+        started = parse_rfc3339(status["startTime"])
+        failure: tuple[str, str] | None = None
+        if failed > int(spec.get("backoffLimit", 6)):
+            failure = ("BackoffLimitExceeded", "Job has reached the specified backoff limit")
+        elif deadline is not None and now >= started + datetime.timedelta(seconds=int(deadline)):
+            failure = ("DeadlineExceeded", "Job was active longer than specified deadline")
+        indexed = spec.get("completionMode") == "Indexed"
+        completions = spec.get("completions")
+        done_indexes = parse_indexes(status.get("completedIndexes"))
+        if indexed and completions is not None:
+            complete = len(done_indexes) >= int(completions)
+        elif completions is not None:
+            complete = succeeded >= int(completions)
+        else:
+            complete = succeeded > 0 and not active
+        if failure is not None or complete:
+            await self._delete_pods(key, active)
+            conditions = list(status.get("conditions") or [])
+            stamp = now_rfc3339()
+            if failure is not None:
+                conditions += [_condition("FailureTarget", failure[0], failure[1], stamp),
+                               _condition("Failed", failure[0], failure[1], stamp)]
+                self.recorder.event(job, "Warning", failure[0], failure[1])
+            else:
+                conditions += [_condition("SuccessCriteriaMet", "CompletionsReached", "Reached expected number of succeeded pods", stamp),
+                               _condition("Complete", "CompletionsReached", "Reached expected number of succeeded pods", stamp)]
+                status["completionTime"] = stamp
+                self.recorder.event(job, NORMAL, "Completed", "Job completed")
+            status["conditions"] = conditions
+            status["active"] = 0
+            await self._write_status(job, status, pods)
+            return
+        if self.expectations.satisfied(key) and not spec.get("suspend"):
+            parallelism = int(spec.get("parallelism", 1))
+            if indexed and completions is not None:
+                busy = {_index_of(p) for p in active}
+                missing = [i for i in range(int(completions)) if i not in done_indexes and i not in busy]
+                await self._create_pods(job, missing[:max(parallelism - len(active), 0)])
+            else:
+                want = parallelism if completions is None else min(parallelism, int(completions) - succeeded)
+                if completions is None and succeeded > 0:
+                    want = len(active)
+                if len(active) < want:
+                    await self._create_pods(job, [None] * (want - len(active)))
+                elif len(active) > want:
+                    await self._delete_pods(key, sorted(active, key=deletion_rank)[:len(active) - want])
+        await self._write_status(job, status, pods)
+        if deadline is not None:
+            left = (started + datetime.timedelta(seconds=int(deadline)) - now).total_seconds()
+            self.queue.add_after(key, max(left, 0.0) + 0.5)
+
+    async def _count(self, job: dict, status: dict, pods: list[dict]) -> tuple[dict, dict]:
+        """The finalizer-tracking steps: record finished pods as uncounted, release their
+        finalizers, then count them."""
+        uncounted = status.get("uncountedTerminatedPods") or {}
+        seen_ok, seen_fail = set(uncounted.get("succeeded") or ()), set(uncounted.get("failed") or ())
+        added = False
+        for pod in pods:
+            meta = pod["metadata"]
+            if TRACKING not in (meta.get("finalizers") or ()) or meta["uid"] in seen_ok | seen_fail:
+                continue
+            if _phase(pod) == "Succeeded":
+                seen_ok.add(meta["uid"])
+                added = True
+            elif _phase(pod) == "Failed" or meta.get("deletionTimestamp"):
+                seen_fail.add(meta["uid"])
+                added = True
+        if added:
+            status["uncountedTerminatedPods"] = {"succeeded": sorted(seen_ok), "failed": sorted(seen_fail)}
+            job = await self._write_status(job, status, pods)
+            status = dict(job.get("status") or {})
+        if not seen_ok and not seen_fail:
+            return job, status
+        by_uid = {p["metadata"]["uid"]: p for p in pods}
+        await asyncio.gather(*(self._release(by_uid[u]) for u in seen_ok | seen_fail if u in by_uid))
+        done = parse_indexes(status.get("completedIndexes"))
+        for u in seen_ok:
+            index = _index_of(by_uid[u]) if u in by_uid else None
+            if index is not None:
+                done.add(index)
+        status["succeeded"] = int(status.get("succeeded") or 0) + len(seen_ok)
+        status["failed"] = int(status.get("failed") or 0) + len(seen_fail)
+        if (job.get("spec") or {}).get("completionMode") == "Indexed":
+            status["completedIndexes"] = format_indexes(done)
+        status["uncountedTerminatedPods"] = {}
+        job = await self._write_status(job, status, pods)
+        return job, dict(job.get("status") or {})
+
+    async def _release(self, pod: dict) -> None:
+        meta = pod["metadata"]
+        finalizers = [f for f in meta.get("finalizers") or () if f != TRACKING]
+        try:
+            await self.client.patch("pods", meta["name"], {"metadata": {"finalizers": finalizers or None}},
+                                    namespace=meta.get("namespace"))
+        except NotFound:
+            pass
+
+    async def _create_pods(self, job: dict, indexes: list[int | None]) -> None:
+        if not indexes:
+            return
+        key = object_key(job)
+        namespace = job["metadata"].get("namespace", "")
+        name = job["metadata"]["name"]
+        self.expectations.expect_creations(key, len(indexes))
+        template = (job.get("spec") or {}).get("template") or {}
+
+        async def create(index: int | None) -> None:
+            labels = {INDEX: str(index)} if index is not None else {}
+            pod = pod_from_template(template, namespace, f"{name}-{index}-" if index is not None else f"{name}-",
+                                    owner_reference(job, "batch/v1", "Job"), labels, dict(labels))
+            pod["metadata"]["finalizers"] = list(pod["metadata"].get("finalizers") or []) + [TRACKING]
+            if index is not None:
+                pod["spec"] = copy.deepcopy(pod["spec"])
+                pod["spec"].setdefault("hostname", f"{name}-{index}")
+                for c in pod["spec"].get("containers") or ():
+                    c["env"] = list(c.get("env") or []) + [{"name": "JOB_COMPLETION_INDEX", "valueFrom": {
+                        "fieldRef": {"apiVersion": "v1", "fieldPath": f"metadata.annotations['{INDEX}']"}}}]
+            try:
+                await self.client.create(pod, resource="pods", namespace=namespace)
+            except BaseException:
+                self.expectations.creation_observed(key)
+                raise
+        results = await asyncio.gather(*(create(i) for i in indexes), return_exceptions=True)
+        errors = [r for r in results if isinstance(r, BaseException)]
+        if len(errors) < len(indexes):
+            self.recorder.event(job, NORMAL, "SuccessfulCreate", f"Created {len(indexes) - len(errors)} pod(s)")
+        if errors:
+            raise errors[0]
+
+    async def _delete_pods(self, key: str, pods: list[dict]) -> None:
+        for pod in pods:
+            try:
+                await self.client.delete("pods", pod["metadata"]["name"], namespace=pod["metadata"].get("namespace"),
+                                         preconditions={"uid": pod["metadata"]["uid"]})
+            except NotFound:
+                pass
+
+    async def _write_status(self, job: dict, status: dict, pods: list[dict]) -> dict:
+        live = [p for p in pods if _phase(p) not in ("Succeeded", "Failed")]
+        status["active"] = sum(1 for p in live if not p["metadata"].get("deletionTimestamp")) if not finished(
+            {"status": status}) else 0
+        status["ready"] = sum(1 for p in live if is_ready(p) and not p["metadata"].get("deletionTimestamp"))
+        status["terminating"] = sum(1 for p in live if p["metadata"].get("deletionTimestamp"))
+        status = {k: v for k, v in status.items() if v not in (None, 0, {}) or k in ("ready", "terminating")}
+        if status == (job.get("status") or {}):
+            return job
+        return await self.client.update_status({**job, "status": status}, resource="jobs")
+
+
+def _condition(type_: str, reason: str, message: str, stamp: str) -> dict:
+    return {"type": type_, "status": "True", "lastProbeTime": stamp, "lastTransitionTime": stamp,
+            "reason": reason, "message": message}
