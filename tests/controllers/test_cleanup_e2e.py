@@ -1,0 +1,186 @@
+"""Endpoints following readiness, namespace deletion, cascading deletion (background, foreground,
+orphan), Jobs, pod GC, the default ServiceAccount and kube-root-ca.crt — with the real kubectl."""
+from __future__ import annotations
+
+from tests.controllers.conftest import deployment, replicaset, wait_for
+
+
+def _endpoints(cluster, ns, name):
+    result = cluster.kubectl("get", "endpoints", name, "-n", ns, "-o", "json", check=False)
+    if result.returncode != 0:
+        return None
+    import json
+    return json.loads(result.stdout)
+
+
+def _addresses(ep, field):
+    return sorted(a["ip"] for s in (ep or {}).get("subsets") or () for a in s.get(field) or ())
+
+
+def test_service_endpoints_follow_readiness_and_named_ports(cluster, ns):
+    cluster.apply(deployment("api", 3), ns)
+    svc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "api"},
+           "spec": {"selector": {"app": "api"}, "ports": [{"name": "web", "port": 80, "targetPort": "http"},
+                                                           {"name": "admin", "port": 9000, "targetPort": 9001}]}}
+    cluster.apply(svc, ns)
+    ep = wait_for("3 ready addresses", lambda: len(_addresses(e := _endpoints(cluster, ns, "api"), "addresses")) == 3 and e)
+    ports = sorted((p["name"], p["port"]) for p in ep["subsets"][0]["ports"])
+    assert ports == [("admin", 9001), ("web", 8080)]
+    pods = cluster.pods(ns, "app=api")
+    assert _addresses(ep, "addresses") == sorted(p["status"]["podIP"] for p in pods)
+    victim = pods[0]
+    cluster.kubectl("patch", "pod", victim["metadata"]["name"], "-n", ns, "--subresource=status", "--type=json", "-p",
+                    '[{"op":"replace","path":"/status/conditions/2/status","value":"False"}]')
+    ep = wait_for("one not ready", lambda: _addresses(e := _endpoints(cluster, ns, "api"), "notReadyAddresses")
+                  == [victim["status"]["podIP"]] and e)
+    assert len(_addresses(ep, "addresses")) == 2
+    cluster.kubectl("scale", "deployment/api", "-n", ns, "--replicas=0")
+    wait_for("no addresses", lambda: not (_endpoints(cluster, ns, "api") or {}).get("subsets"))
+    cluster.kubectl("delete", "service", "api", "-n", ns)
+    wait_for("endpoints deleted with the service", lambda: _endpoints(cluster, ns, "api") is None)
+
+
+def test_namespace_deletion_removes_everything(cluster):
+    name = "doomed"
+    cluster.kubectl("create", "namespace", name)
+    cluster.apply(deployment("d", 2), name)
+    cluster.kubectl("create", "configmap", "cm", "-n", name, "--from-literal=a=b")
+    cluster.kubectl("create", "secret", "generic", "s", "-n", name, "--from-literal=a=b")
+    cluster.kubectl("create", "service", "clusterip", "svc", "-n", name, "--tcp=80:80")
+    wait_for("pods", lambda: len(cluster.pods(name)) == 2)
+    # a finalizer nobody else removes holds the namespace until this test lifts it
+    cluster.kubectl("patch", "configmap", "cm", "-n", name, "--type=merge", "-p",
+                    '{"metadata":{"finalizers":["example.com/hold"]}}')
+    cluster.kubectl("delete", "namespace", name, "--wait=false")
+    conditions = wait_for("finalizers reported", lambda: {
+        c["type"]: c for c in cluster.json("get", "namespace", name).get("status", {}).get("conditions", [])
+        if c["type"] == "NamespaceFinalizersRemaining" and c["status"] == "True"})
+    assert "example.com/hold in 1 resource instances" in conditions["NamespaceFinalizersRemaining"]["message"]
+    status = cluster.json("get", "namespace", name)["status"]
+    assert status["phase"] == "Terminating"
+    types = {c["type"]: c for c in status["conditions"]}
+    assert types["NamespaceDeletionDiscoveryFailure"]["status"] == "False"
+    assert types["NamespaceContentRemaining"]["status"] == "True"
+    assert cluster.pods(name) == []
+    cluster.kubectl("patch", "configmap", "cm", "-n", name, "--type=merge", "-p", '{"metadata":{"finalizers":null}}')
+    wait_for("namespace gone", lambda: cluster.kubectl("get", "namespace", name, check=False).returncode != 0)
+    result = cluster.kubectl("get", "namespace", name, check=False)
+    assert "NotFound" in result.stderr
+
+
+def test_background_deletion_removes_dependents(cluster, ns):
+    cluster.apply(replicaset("bg", 3), ns)
+    wait_for("pods", lambda: len(cluster.pods(ns, "app=bg")) == 3)
+    cluster.kubectl("delete", "rs", "bg", "-n", ns, "--cascade=background")
+    wait_for("pods collected", lambda: cluster.pods(ns, "app=bg") == [])
+
+
+def test_foreground_deletion_waits_for_dependents(cluster, ns):
+    cluster.apply(deployment("fg", 2), ns)
+    wait_for("pods", lambda: len(cluster.pods(ns, "app=fg")) == 2)
+    cluster.kubectl("delete", "deployment", "fg", "-n", ns, "--cascade=foreground", "--wait=false")
+    d = cluster.kubectl("get", "deployment", "fg", "-n", ns, "-o", "json", check=False)
+    if d.returncode == 0:
+        import json
+        meta = json.loads(d.stdout)["metadata"]
+        assert "foregroundDeletion" in meta.get("finalizers", [])
+    wait_for("deployment gone", lambda: cluster.kubectl("get", "deployment", "fg", "-n", ns, check=False).returncode != 0)
+    # foreground: the owner goes only after its dependents
+    assert cluster.json("get", "rs", "-n", ns, "-l", "app=fg")["items"] == []
+    assert cluster.pods(ns, "app=fg") == []
+
+
+def test_orphan_deletion_keeps_dependents_without_owner(cluster, ns):
+    cluster.apply(replicaset("or", 2), ns)
+    wait_for("pods", lambda: len(cluster.pods(ns, "app=or")) == 2)
+    cluster.kubectl("delete", "rs", "or", "-n", ns, "--cascade=orphan")
+    wait_for("rs gone", lambda: cluster.kubectl("get", "rs", "or", "-n", ns, check=False).returncode != 0)
+    pods = wait_for("refs removed", lambda: (ps := cluster.pods(ns, "app=or")) and all(
+        not p["metadata"].get("ownerReferences") for p in ps) and ps)
+    assert len(pods) == 2
+
+
+def test_dangling_owner_reference_is_collected(cluster, ns):
+    pod = {"apiVersion": "v1", "kind": "Pod",
+           "metadata": {"name": "dangling", "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet",
+                                                                 "name": "never-was", "uid": "0000-never"}]},
+           "spec": {"containers": [{"name": "c", "image": "nginx"}]}}
+    cluster.apply(pod, ns)
+    wait_for("dangling pod collected", lambda: cluster.kubectl("get", "pod", "dangling", "-n", ns,
+                                                               check=False).returncode != 0)
+
+
+def _job(name, **spec):
+    body = {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": name},
+            "spec": {"template": {"metadata": {"labels": {"test.kplane/outcome": "succeed"}},
+                                  "spec": {"restartPolicy": "Never", "containers": [{"name": "c", "image": "busybox"}]}}}}
+    body["spec"].update(spec)
+    return body
+
+
+def test_job_runs_to_completion(cluster, ns):
+    cluster.apply(_job("batch", completions=5, parallelism=2), ns)
+    cluster.kubectl("wait", "--for=condition=complete", "job/batch", "-n", ns, "--timeout=90s")
+    status = cluster.json("get", "job", "batch", "-n", ns)["status"]
+    assert status["succeeded"] == 5
+    assert status.get("failed", 0) == 0
+    assert status.get("completionTime")
+    pods = cluster.pods(ns, "batch.kubernetes.io/job-name=batch")
+    assert len(pods) <= 5 and all("batch.kubernetes.io/job-tracking" not in p["metadata"].get("finalizers", [])
+                                  for p in pods)
+
+
+def test_indexed_job_completes_every_index(cluster, ns):
+    cluster.apply(_job("idx", completions=3, parallelism=3, completionMode="Indexed"), ns)
+    cluster.kubectl("wait", "--for=condition=complete", "job/idx", "-n", ns, "--timeout=90s")
+    assert cluster.json("get", "job", "idx", "-n", ns)["status"]["completedIndexes"] == "0-2"
+
+
+def test_job_fails_past_backoff_limit(cluster, ns):
+    body = _job("doomed", backoffLimit=1)
+    body["spec"]["template"]["metadata"]["labels"]["test.kplane/outcome"] = "fail"
+    cluster.apply(body, ns)
+    cluster.kubectl("wait", "--for=condition=failed", "job/doomed", "-n", ns, "--timeout=90s")
+    status = cluster.json("get", "job", "doomed", "-n", ns)["status"]
+    assert status["failed"] == 2
+    assert any(c["reason"] == "BackoffLimitExceeded" for c in status["conditions"])
+
+
+def test_pod_gc_deletes_terminated_pods_beyond_threshold(cluster, ns):
+    # the module's controller-manager keeps at most 12 terminated pods in the cluster
+    for i in range(16):
+        cluster.apply({"apiVersion": "v1", "kind": "Pod",
+                       "metadata": {"name": f"done-{i}", "labels": {"test.kplane/outcome": "succeed"}},
+                       "spec": {"restartPolicy": "Never", "containers": [{"name": "c", "image": "busybox"}]}}, ns)
+
+    def terminated():
+        pods = cluster.json("get", "pods", "-A")["items"]
+        return [p for p in pods if p.get("status", {}).get("phase") in ("Succeeded", "Failed")]
+    wait_for("terminated pods <= 12", lambda: 0 < len(terminated()) <= 12)
+
+
+def test_default_service_account_and_root_ca_in_new_namespace(cluster, ns):
+    wait_for("default SA", lambda: cluster.kubectl("get", "sa", "default", "-n", ns, check=False).returncode == 0)
+    cm = wait_for("kube-root-ca.crt", lambda: cluster.kubectl("get", "cm", "kube-root-ca.crt", "-n", ns,
+                                                              check=False).returncode == 0)
+    assert cm
+    data = cluster.json("get", "cm", "kube-root-ca.crt", "-n", ns)["data"]
+    assert data["ca.crt"].startswith("-----BEGIN CERTIFICATE-----")
+    cluster.kubectl("delete", "sa", "default", "-n", ns)
+    wait_for("default SA back", lambda: cluster.kubectl("get", "sa", "default", "-n", ns, check=False).returncode == 0)
+
+
+def test_healthz_and_workqueue_metrics(cluster, ns):
+    cluster.apply(replicaset("m", 1), ns)
+    wait_for("pod", lambda: len(cluster.pods(ns, "app=m")) == 1)
+    code, body = cluster.manager.get("/healthz")
+    assert (code, body) == (200, "ok")
+    code, text = cluster.manager.get("/metrics")
+    assert code == 200
+    for metric in ('workqueue_depth{name="replicaset"}', 'workqueue_adds_total{name="replicaset"}',
+                   'workqueue_queue_duration_seconds_bucket{le="1e-08",name="replicaset"}',
+                   'workqueue_work_duration_seconds_count{name="deployment"}',
+                   'leader_election_master_status{name="kube-controller-manager"} 1.0'):
+        assert metric in text, metric
+    adds = next(line for line in text.splitlines() if line.startswith('workqueue_adds_total{name="replicaset"}'))
+    assert float(adds.split()[-1]) >= 1
