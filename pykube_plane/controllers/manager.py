@@ -72,6 +72,7 @@ class ControllerManager:
         o = self.options
         loop = asyncio.get_running_loop()
         if o.leader_elect:
+            self.metrics.leader.labels(COMPONENT).set(0)      # a follower until the lease is ours
             self.elector = LeaderElector(
                 self.client, o.lease_namespace, o.lease_name, identity=o.identity,
                 lease_duration=o.lease_duration, renew_deadline=o.renew_deadline, retry_period=o.retry_period,
