@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import datetime
+import logging
 from typing import Any
 
 from pykube_plane.api.labels import SelectorError, selector_from_label_selector
@@ -23,6 +24,8 @@ from .events import NORMAL
 from .expectations import Expectations
 from .ownership import controller_ref, owner_reference
 from .podutil import deletion_rank, is_ready, pod_from_template
+
+log = logging.getLogger(__name__)
 
 TRACKING = "batch.kubernetes.io/job-tracking"
 INDEX = "batch.kubernetes.io/job-completion-index"
@@ -77,6 +80,11 @@ class JobController(Controller):
         self.pods.add_event_handler(on_add=self._pod_added, on_update=lambda o, n: self._pod_event(n),
                                     on_delete=self._pod_deleted)
         self.expectations = Expectations()
+        # uids whose tracking finalizer we removed and whose update the cache has not shown yet:
+        # a stale cached pod must not be counted a second time (k8s finalizer expectations)
+        self._released: dict[str, set[str]] = {}
+        # the Job as our last status write left it: a read may trail our own write
+        self._written: dict[str, dict] = {}
 
     def _job_key(self, pod: dict) -> str | None:
         ref = controller_ref(pod)
@@ -93,6 +101,8 @@ class JobController(Controller):
     def _pod_event(self, pod: dict) -> None:
         key = self._job_key(pod)
         if key is not None:
+            if TRACKING not in (pod["metadata"].get("finalizers") or ()):
+                self._released.get(key, set()).discard(pod["metadata"].get("uid"))
             self.queue.add(key)
 
     def _pod_deleted(self, obj: Any) -> None:
@@ -101,6 +111,7 @@ class JobController(Controller):
             key = self._job_key(pod)
             if key is not None:
                 self.expectations.deletion_observed(key, object_key(pod))
+                self._released.get(key, set()).discard(pod["metadata"].get("uid"))
                 self.queue.add(key)
 
     # -- sync ------------------------------------------------------------------------------------
@@ -109,20 +120,33 @@ class JobController(Controller):
         cached = self.jobs.indexer.get(key)
         if cached is None:
             self.expectations.forget(key)
+            self._released.pop(key, None)
+            self._written.pop(key, None)
             return
-        job = copy.deepcopy(cached)
+        try:
+            # the counts decide how many pods to create: read them fresh, never from a lagging cache
+            job = await self.client.get("jobs", cached["metadata"]["name"], namespace=cached["metadata"].get("namespace"))
+        except NotFound:
+            return
+        if job["metadata"].get("uid") != cached["metadata"].get("uid"):
+            return
+        job = _newest(job, self._written.get(key))
         try:
             selector = selector_from_label_selector((job.get("spec") or {}).get("selector"))
         except SelectorError:
             return
         namespace = job["metadata"].get("namespace", "")
         uid = job["metadata"]["uid"]
+        # expectations first, then the pods: once every creation asked for was observed, the
+        # list below holds them all (checked later, a pod seen meanwhile would be missing from it)
+        needs_sync = self.expectations.satisfied(key)
         pods = [p for p in self.pods.indexer.by_index(NAMESPACE_INDEX, namespace)
                 if (controller_ref(p) or {}).get("uid") == uid
                 and selector.matches((p.get("metadata") or {}).get("labels") or {})]
         status = dict(job.get("status") or {})
         if job["metadata"].get("deletionTimestamp") or finished(job):
-            await self._count(job, status, pods)       # still release every pod's finalizer
+            # nothing more is counted: release every pod's finalizer (k8s does the same)
+            await asyncio.gather(*(self._release(p) for p in pods if TRACKING in (p["metadata"].get("finalizers") or ())))
             return
         spec = job.get("spec") or {}
         now = datetime.datetime.now(datetime.timezone.utc)
@@ -165,7 +189,7 @@ class JobController(Controller):
             status["active"] = 0
             await self._write_status(job, status, pods)
             return
-        if self.expectations.satisfied(key) and not spec.get("suspend"):
+        if needs_sync and not spec.get("suspend"):
             parallelism = int(spec.get("parallelism", 1))
             if indexed and completions is not None:
                 busy = {_index_of(p) for p in active}
@@ -176,6 +200,8 @@ class JobController(Controller):
                 if completions is None and succeeded > 0:
                     want = len(active)
                 if len(active) < want:
+                    log.debug("job %s: creating %d pod(s): %d active, %d succeeded, %d wanted", key,
+                             want - len(active), len(active), succeeded, want)
                     await self._create_pods(job, [None] * (want - len(active)))
                 elif len(active) > want:
                     await self._delete_pods(key, sorted(active, key=deletion_rank)[:len(active) - want])
@@ -189,10 +215,11 @@ class JobController(Controller):
         finalizers, then count them."""
         uncounted = status.get("uncountedTerminatedPods") or {}
         seen_ok, seen_fail = set(uncounted.get("succeeded") or ()), set(uncounted.get("failed") or ())
+        released = self._released.setdefault(object_key(job), set())
         added = False
         for pod in pods:
             meta = pod["metadata"]
-            if TRACKING not in (meta.get("finalizers") or ()) or meta["uid"] in seen_ok | seen_fail:
+            if TRACKING not in (meta.get("finalizers") or ()) or meta["uid"] in seen_ok | seen_fail | released:
                 continue
             if _phase(pod) == "Succeeded":
                 seen_ok.add(meta["uid"])
@@ -207,7 +234,9 @@ class JobController(Controller):
         if not seen_ok and not seen_fail:
             return job, status
         by_uid = {p["metadata"]["uid"]: p for p in pods}
-        await asyncio.gather(*(self._release(by_uid[u]) for u in seen_ok | seen_fail if u in by_uid))
+        releasing = [u for u in seen_ok | seen_fail if u in by_uid]
+        released.update(releasing)
+        await asyncio.gather(*(self._release(by_uid[u]) for u in releasing))
         done = parse_indexes(status.get("completedIndexes"))
         for u in seen_ok:
             index = _index_of(by_uid[u]) if u in by_uid else None
@@ -279,7 +308,20 @@ class JobController(Controller):
         status = {k: v for k, v in status.items() if v not in (None, 0, {}) or k in ("ready", "terminating")}
         if status == (job.get("status") or {}):
             return job
-        return await self.client.update_status({**job, "status": status}, resource="jobs")
+        written = await self.client.update_status({**job, "status": status}, resource="jobs")
+        self._written[object_key(written)] = written
+        return written
+
+
+def _newest(read: dict, written: dict | None) -> dict:
+    """The later of two versions of one Job (same uid), by resourceVersion."""
+    if written is None or written["metadata"].get("uid") != read["metadata"].get("uid"):
+        return read
+    try:
+        later = int(written["metadata"]["resourceVersion"]) > int(read["metadata"]["resourceVersion"])
+    except (KeyError, ValueError):
+        return read
+    return written if later else read
 
 
 def _condition(type_: str, reason: str, message: str, stamp: str) -> dict:

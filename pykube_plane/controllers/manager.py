@@ -62,6 +62,7 @@ class ControllerManager:
         self.elector: LeaderElector | None = None
         self._task: asyncio.Task | None = None
         self._runner: web.AppRunner | None = None
+        self._stopping = False
         self.port: int | None = None
 
     # -- lifecycle -------------------------------------------------------------------------------
@@ -87,10 +88,11 @@ class ControllerManager:
         await self.elector.run()
 
     def _stopped_leading(self) -> None:
-        log.warning("leaderelection lost")
         self.metrics.leader.labels(COMPONENT).set(0)
         self.leading.clear()
-        self.lost_leadership.set()
+        if not self._stopping:      # a stop releases the lease on purpose: not a loss
+            log.warning("leaderelection lost")
+            self.lost_leadership.set()
 
     async def _run_controllers(self) -> None:
         self.factory = SharedInformerFactory(self.client, resync_period=self.options.resync_period)
@@ -126,6 +128,7 @@ class ControllerManager:
             return False
 
     async def stop(self) -> None:
+        self._stopping = True
         if self._task is not None:
             self._task.cancel()
             try:

@@ -198,6 +198,8 @@ class GarbageCollector(Controller):
         resource = self._resource(identity.api_version, identity.kind)
         if resource is None:
             return
+        log.debug("deleting %s %s/%s: its owners are gone (propagation %s)", identity.kind, identity.namespace,
+                 identity.name, policy)
         try:
             await self.client.delete(resource, identity.name, namespace=identity.namespace or None,
                                      propagation_policy=policy, preconditions={"uid": identity.uid})
