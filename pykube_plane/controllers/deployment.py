@@ -244,8 +244,25 @@ class DeploymentController(Controller):
 
     # -- strategies ------------------------------------------------------------------------------
 
+    async def _scaled(self, d: dict, new: dict | None, old: list[dict]) -> bool:
+        """A scaling event mid-rollout: resize the active ReplicaSets proportionally and stop
+        there this round (k8s syncDeployment's `if scalingEvent: return dc.sync`)."""
+        active = [rs for rs in ([new] if new is not None else []) + old if R.spec_replicas(rs) > 0]
+        if len(active) < 2 or not R.is_scaling_event(d, active):
+            return False
+        ordered = sorted(active, key=lambda rs: _created(rs), reverse=True)     # newest first
+        sizes = R.proportional_sizes(d, ordered, self._rolling_type(d))
+        for rs, size in zip(ordered, sizes):
+            await self._scale(d, rs, size)
+        await self._sync_status(d, new, old, "")
+        return True
+
     async def _rolling(self, d: dict, rs_list: list[dict]) -> None:
-        new, old, reason = await self._new_rs(d, rs_list, create=True)
+        new, old, reason = await self._new_rs(d, rs_list, create=False)
+        if new is not None and await self._scaled(d, new, old):
+            return
+        if new is None:
+            new, old, reason = await self._new_rs(d, rs_list, create=True)
         assert new is not None
         replicas = int((d.get("spec") or {}).get("replicas", 1) or 0)
         all_rs = old + [new]
@@ -325,6 +342,8 @@ class DeploymentController(Controller):
         replicas = int((d.get("spec") or {}).get("replicas", 1) or 0)
         active = [rs for rs in old + ([new] if new else []) if R.spec_replicas(rs) > 0]
         # a scale while paused: with one active RS it takes the whole count (no rollout happens)
+        if await self._scaled(d, new, old):
+            return
         if len(active) <= 1:
             target = active[0] if active else new
             if target is not None and R.spec_replicas(target) != replicas:

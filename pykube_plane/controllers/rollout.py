@@ -136,3 +136,48 @@ def available_scale_down(deployment: dict, all_rs: list[dict]) -> int:
     min_available = replicas - max_unavailable(deployment)
     available = sum(status_of(rs, "availableReplicas") for rs in all_rs)
     return available - min_available
+
+
+def is_scaling_event(deployment: dict, active: list[dict]) -> bool:
+    """replicas changed since the active ReplicaSets were last sized (their desired-replicas)."""
+    replicas = str(int((deployment.get("spec") or {}).get("replicas", 1) or 0))
+    return any(((rs.get("metadata") or {}).get("annotations") or {}).get(DESIRED_REPLICAS, replicas) != replicas
+               for rs in active)
+
+
+def proportional_sizes(deployment: dict, rs_list: list[dict], rolling: bool) -> list[int]:
+    """New spec.replicas for each of `rs_list` (ordered newest first) when a Deployment is scaled
+    in the middle of a rollout: the change is spread in proportion to each RS's size
+    (k8s DeploymentController.scale). Example: 10 -> 15 replicas, maxSurge 3, new RS 7 and
+    old RS 6 (13 = 10 + 3, their max-replicas): 18 allowed, 5 to add -> new 7 -> 10, old 6 -> 8."""
+    replicas = int((deployment.get("spec") or {}).get("replicas", 1) or 0)
+    surge = surge_and_unavailable(deployment)[0] if rolling else 0
+    allowed = replicas + surge if replicas > 0 else 0
+    sizes = [spec_replicas(rs) for rs in rs_list]
+    to_add = allowed - sum(sizes)
+    if to_add == 0:
+        return sizes
+    # grow the biggest first; shrink the biggest first (ties: newest first for growth, oldest for shrink)
+    order = sorted(range(len(rs_list)), key=lambda i: (-sizes[i], i if to_add > 0 else -i))
+    out = list(sizes)
+    added = 0
+    for i in order:
+        if sizes[i] == 0:
+            continue
+        annotated = ((rs_list[i].get("metadata") or {}).get("annotations") or {}).get(MAX_REPLICAS)
+        try:
+            old_max = int(annotated) if annotated else sum(sizes)
+        except ValueError:
+            old_max = sum(sizes)
+        if replicas == 0:
+            fraction = -sizes[i]
+        else:
+            fraction = round(sizes[i] * allowed / old_max) - sizes[i] if old_max else 0
+        left = to_add - added
+        step = min(fraction, left) if to_add > 0 else max(fraction, left)
+        out[i] += step
+        added += step
+    if added != to_add and order:
+        first = next((i for i in order if out[i] > 0 or to_add > 0), order[0])
+        out[first] = max(out[first] + to_add - added, 0)
+    return out

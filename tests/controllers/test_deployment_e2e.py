@@ -106,3 +106,21 @@ def test_progress_deadline_exceeded_fails_rollout_status(cluster, ns):
     result = cluster.kubectl("rollout", "status", "deployment/stuck", "-n", ns, "--timeout=30s", check=False)
     assert result.returncode != 0
     assert "exceeded its progress deadline" in result.stderr, json.dumps(result.stderr)
+
+
+def test_scaling_mid_rollout_spreads_replicas_proportionally(cluster, ns):
+    strategy = {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 2, "maxUnavailable": 1}}
+    cluster.apply(deployment("prop", 4, strategy=strategy), ns)
+    _rollout_done(cluster, ns, "prop", 4)
+    # the new template's pods never become ready: the rollout stays half-way, both RSs active
+    cluster.kubectl("patch", "deployment", "prop", "-n", ns, "--type=merge", "-p",
+                    '{"spec":{"template":{"metadata":{"labels":{"test.kplane/outcome":"not-ready"}}}}}')
+
+    def sizes():
+        items = cluster.json("get", "rs", "-n", ns, "-l", "app=prop")["items"]
+        return sorted(rs["spec"]["replicas"] for rs in items)
+    wait_for("stuck half-way", lambda: len(sizes()) == 2 and sum(sizes()) == 6 and min(sizes()) > 0)
+    cluster.kubectl("scale", "deployment/prop", "-n", ns, "--replicas=8")
+    final = wait_for("both grown, within 8 + 2", lambda: (s := sizes()) and sum(s) == 10 and s)
+    assert min(final) > 2 and max(final) > 3, final
+    assert len(cluster.pods(ns, "app=prop")) <= 10

@@ -203,3 +203,16 @@ def test_go_durations():
     assert go_duration("15s") == 15 and go_duration("1m30s") == 90 and go_duration("500ms") == 0.5
     with pytest.raises(click.BadParameter):
         go_duration("15")
+
+
+def test_proportional_scaling_mid_rollout():
+    d = _d(15, surge=3, unavailable=0)
+    new = {"metadata": {"annotations": {R.MAX_REPLICAS: "13", R.DESIRED_REPLICAS: "10"}}, "spec": {"replicas": 7}}
+    old = {"metadata": {"annotations": {R.MAX_REPLICAS: "13", R.DESIRED_REPLICAS: "10"}}, "spec": {"replicas": 6}}
+    assert R.is_scaling_event(d, [new, old])
+    sizes = R.proportional_sizes(d, [new, old], rolling=True)
+    assert sum(sizes) == 18 and sizes[0] > 7 and sizes[1] > 6
+    down = R.proportional_sizes(_d(5, surge=1, unavailable=0), [new, old], rolling=True)
+    assert sum(down) == 6 and all(s >= 0 for s in down)
+    assert R.proportional_sizes(_d(0), [new, old], rolling=True) == [0, 0]
+    assert not R.is_scaling_event(_d(10), [new, old])
