@@ -65,3 +65,27 @@ def test_second_manager_waits_and_stays_healthy_as_follower(server, tmp_path):
     finally:
         b.stop()
         a.stop()
+
+
+def test_restarted_manager_resumes_from_its_informers_without_new_pods(server, tmp_path):
+    import json
+    a = start_manager(server, tmp_path, *CM_FLAGS, identity="first")
+    try:
+        server.kubectl("create", "namespace", "rs")
+        server.kubectl("apply", "-n", "rs", "-f", "-", input=json.dumps(replicaset("web", 8)))
+        wait_for("8 pods", lambda: len(server.kubectl_json("get", "pods", "-n", "rs")["items"]) == 8)
+        uids = {p["metadata"]["uid"] for p in server.kubectl_json("get", "pods", "-n", "rs")["items"]}
+    finally:
+        a.stop()
+    with PodWatchLog(str(server.kubeconfig), "rs") as log:
+        b = start_manager(server, tmp_path, *CM_FLAGS, identity="second")
+        try:
+            wait_for("second leads", lambda: _holder(server) == "second")
+            # a change after the restart proves the new process is reconciling this ReplicaSet
+            server.kubectl("scale", "rs", "web", "-n", "rs", "--replicas=9")
+            wait_for("9 pods", lambda: len(server.kubectl_json("get", "pods", "-n", "rs")["items"]) == 9)
+        finally:
+            b.stop()
+    now = {p["metadata"]["uid"] for p in server.kubectl_json("get", "pods", "-n", "rs")["items"]}
+    assert uids < now and len(now - uids) == 1
+    assert [kind for kind, _ in log.events[log.initial:]].count("ADDED") == 1
