@@ -184,3 +184,36 @@ def test_healthz_and_workqueue_metrics(cluster, ns):
         assert metric in text, metric
     adds = next(line for line in text.splitlines() if line.startswith('workqueue_adds_total{name="replicaset"}'))
     assert float(adds.split()[-1]) >= 1
+
+
+def test_job_past_active_deadline_fails_and_its_pods_go(cluster, ns):
+    body = _job("late", activeDeadlineSeconds=2, parallelism=2, completions=2)
+    body["spec"]["template"]["metadata"]["labels"]["test.kplane/outcome"] = "not-ready"    # runs forever
+    cluster.apply(body, ns)
+    wait_for("pods running", lambda: len(cluster.pods(ns, "batch.kubernetes.io/job-name=late")) == 2)
+    cluster.kubectl("wait", "--for=condition=failed", "job/late", "-n", ns, "--timeout=90s")
+    status = cluster.json("get", "job", "late", "-n", ns)["status"]
+    assert any(c["reason"] == "DeadlineExceeded" for c in status["conditions"] if c["type"] == "Failed")
+    wait_for("active pods deleted", lambda: cluster.pods(ns, "batch.kubernetes.io/job-name=late") == [])
+
+
+def test_pod_gc_deletes_pods_bound_to_missing_nodes(cluster, ns):
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "stray"},
+           "spec": {"nodeName": "no-such-node", "containers": [{"name": "c", "image": "nginx"}]}}
+    cluster.apply(pod, ns)
+    wait_for("orphaned pod collected", lambda: cluster.kubectl("get", "pod", "stray", "-n", ns,
+                                                               check=False).returncode != 0)
+
+
+def test_bad_flags_are_usage_errors_not_tracebacks(cluster):
+    import subprocess
+    from tests.apiserver.conftest import KPLANE
+    from tests.conftest import ROOT
+    for args, words in ((["--controllers=*,-nope"], '"nope" is not in the list of known controllers'),
+                        (["--leader-elect-lease-duration=5"], "not a duration"),
+                        (["--leader-elect-lease-duration=5s", "--leader-elect-renew-deadline=6s"],
+                         "must be greater than --leader-elect-renew-deadline")):
+        result = subprocess.run(KPLANE + ["controller-manager", "--kubeconfig", str(cluster.server.kubeconfig), *args],
+                                capture_output=True, text=True, cwd=ROOT, timeout=60)
+        assert result.returncode == 2, result.stderr
+        assert words in result.stderr and "Traceback" not in result.stderr
