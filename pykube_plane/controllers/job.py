@@ -4,7 +4,8 @@ Each pod carries the `batch.kubernetes.io/job-tracking` finalizer until its end 
 pod deleted or garbage-collected early is never missed nor counted twice: a finished pod's uid goes
 into status.uncountedTerminatedPods, then its finalizer is removed, then it moves into
 succeeded/failed (and completedIndexes for Indexed jobs). Meanwhile: keep min(parallelism,
-remaining completions) pods active (Indexed: one per missing index); fail the Job past
+remaining completions) pods active (Indexed: one per missing index), replacing failed ones after
+a backoff of 10 s doubling per failure (6 min at most); fail the Job past
 backoffLimit or activeDeadlineSeconds (deleting its active pods); complete it at `completions`.
 """
 from __future__ import annotations
@@ -27,6 +28,8 @@ from .podutil import deletion_rank, is_ready, pod_from_template
 
 log = logging.getLogger(__name__)
 
+FAILURE_BACKOFF = 10.0         # k8s DefaultJobPodFailureBackOff: 10 s, doubling per failure ...
+MAX_FAILURE_BACKOFF = 360.0    # ... up to 6 minutes
 TRACKING = "batch.kubernetes.io/job-tracking"
 INDEX = "batch.kubernetes.io/job-completion-index"
 
@@ -85,6 +88,9 @@ class JobController(Controller):
         self._released: dict[str, set[str]] = {}
         # the Job as our last status write left it: a read may trail our own write
         self._written: dict[str, dict] = {}
+        # key -> (loop time of the last counted failure, consecutive failures): replacement pods
+        # wait 10 s * 2^(n-1) after a failure, as in k8s
+        self._failures: dict[str, tuple[float, int]] = {}
 
     def _job_key(self, pod: dict) -> str | None:
         ref = controller_ref(pod)
@@ -122,6 +128,7 @@ class JobController(Controller):
             self.expectations.forget(key)
             self._released.pop(key, None)
             self._written.pop(key, None)
+            self._failures.pop(key, None)
             return
         try:
             # the counts decide how many pods to create: read them fresh, never from a lagging cache
@@ -189,7 +196,10 @@ class JobController(Controller):
             status["active"] = 0
             await self._write_status(job, status, pods)
             return
-        if needs_sync and not spec.get("suspend"):
+        wait = self._backoff_left(key)
+        if needs_sync and wait > 0:
+            self.queue.add_after(key, wait)
+        elif needs_sync and not spec.get("suspend"):
             parallelism = int(spec.get("parallelism", 1))
             if indexed and completions is not None:
                 busy = {_index_of(p) for p in active}
@@ -242,6 +252,12 @@ class JobController(Controller):
             index = _index_of(by_uid[u]) if u in by_uid else None
             if index is not None:
                 done.add(index)
+        key = object_key(job)
+        if seen_fail:
+            _, n = self._failures.get(key, (0.0, 0))
+            self._failures[key] = (asyncio.get_running_loop().time(), n + len(seen_fail))
+        elif seen_ok:
+            self._failures.pop(key, None)
         status["succeeded"] = int(status.get("succeeded") or 0) + len(seen_ok)
         status["failed"] = int(status.get("failed") or 0) + len(seen_fail)
         if (job.get("spec") or {}).get("completionMode") == "Indexed":
@@ -249,6 +265,14 @@ class JobController(Controller):
         status["uncountedTerminatedPods"] = {}
         job = await self._write_status(job, status, pods)
         return job, dict(job.get("status") or {})
+
+    def _backoff_left(self, key: str) -> float:
+        last = self._failures.get(key)
+        if last is None:
+            return 0.0
+        at, n = last
+        delay = min(FAILURE_BACKOFF * 2 ** (n - 1), MAX_FAILURE_BACKOFF)
+        return at + delay - asyncio.get_running_loop().time()
 
     async def _release(self, pod: dict) -> None:
         meta = pod["metadata"]
