@@ -25,6 +25,7 @@ CONTROLLERS: dict[str, str | None] = {
     "garbagecollector": "pykube_plane.controllers.garbagecollector.controller:GarbageCollector",
     "podgc": "pykube_plane.controllers.podgc:PodGCController",
     "job": "pykube_plane.controllers.job:JobController",
+    "ttl-after-finished": "pykube_plane.controllers.ttlafterfinished:TTLAfterFinishedController",
     "nodelifecycle": "pykube_plane.controllers.nodelifecycle:NodeLifecycleController",
     # Kinds the API server does not serve yet: known names, no controller this round.
     "statefulset": None,
@@ -33,7 +34,6 @@ CONTROLLERS: dict[str, str | None] = {
     "endpointslice": None,
     "endpointslicemirroring": None,
     "disruption": None,
-    "ttl-after-finished": None,
 }
 
 ALIASES: dict[str, str] = {

@@ -217,3 +217,10 @@ def test_bad_flags_are_usage_errors_not_tracebacks(cluster):
                                 capture_output=True, text=True, cwd=ROOT, timeout=60)
         assert result.returncode == 2, result.stderr
         assert words in result.stderr and "Traceback" not in result.stderr
+
+
+def test_finished_job_with_ttl_is_deleted_with_its_pods(cluster, ns):
+    cluster.apply(_job("brief", ttlSecondsAfterFinished=1), ns)
+    cluster.kubectl("wait", "--for=condition=complete", "job/brief", "-n", ns, "--timeout=90s")
+    wait_for("job deleted", lambda: cluster.kubectl("get", "job", "brief", "-n", ns, check=False).returncode != 0)
+    wait_for("its pods too", lambda: cluster.pods(ns, "batch.kubernetes.io/job-name=brief") == [])
