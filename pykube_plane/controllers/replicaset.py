@@ -26,15 +26,21 @@ log = logging.getLogger(__name__)
 
 BURST_REPLICAS = 500        # k8s BurstReplicas: most creates/deletes in one sync
 SLOW_START_INITIAL = 1
+IN_FLIGHT = 64              # requests of one batch sent at once (more only queue at the server)
 
 
-async def slow_start(count: int, create: Any) -> int:
+async def slow_start(count: int, create: Any, in_flight: int = IN_FLIGHT) -> int:
     """Call `create()` count times in batches 1, 2, 4, ...; stop after a batch with a failure.
     Returns how many succeeded (k8s slowStartBatch)."""
     done = 0
     batch = min(count, SLOW_START_INITIAL)
+    gate = asyncio.Semaphore(in_flight)
+
+    async def gated() -> Any:
+        async with gate:
+            return await create()
     while batch > 0:
-        results = await asyncio.gather(*(create() for _ in range(batch)), return_exceptions=True)
+        results = await asyncio.gather(*(gated() for _ in range(batch)), return_exceptions=True)
         errors = [r for r in results if isinstance(r, BaseException)]
         done += batch - len(errors)
         if errors:
