@@ -25,6 +25,7 @@ from .events import NORMAL
 from .expectations import Expectations
 from .ownership import controller_ref, owner_reference
 from .podutil import deletion_rank, is_ready, pod_from_template
+from .replicaset import BatchFailed, slow_start
 
 log = logging.getLogger(__name__)
 
@@ -308,12 +309,16 @@ class JobController(Controller):
             except BaseException:
                 self.expectations.creation_observed(key)
                 raise
-        results = await asyncio.gather(*(create(i) for i in indexes), return_exceptions=True)
-        errors = [r for r in results if isinstance(r, BaseException)]
-        if len(errors) < len(indexes):
-            self.recorder.event(job, NORMAL, "SuccessfulCreate", f"Created {len(indexes) - len(errors)} pod(s)")
-        if errors:
-            raise errors[0]
+        pending = iter(indexes)
+        try:
+            created = await slow_start(len(indexes), lambda: create(next(pending)))
+        except BatchFailed as e:
+            if e.skipped > 0:       # failed ones lowered the expectations themselves
+                self.expectations.creation_observed(key, e.skipped)
+            if e.done:
+                self.recorder.event(job, NORMAL, "SuccessfulCreate", f"Created {e.done} pod(s)")
+            raise e.error from None
+        self.recorder.event(job, NORMAL, "SuccessfulCreate", f"Created {created} pod(s)")
 
     async def _delete_pods(self, key: str, pods: list[dict]) -> None:
         for pod in pods:

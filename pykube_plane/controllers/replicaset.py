@@ -32,7 +32,7 @@ IN_FLIGHT = 64              # requests of one batch sent at once (more only queu
 async def slow_start(count: int, create: Any, in_flight: int = IN_FLIGHT) -> int:
     """Call `create()` count times in batches 1, 2, 4, ...; stop after a batch with a failure.
     Returns how many succeeded (k8s slowStartBatch)."""
-    done = 0
+    done = sent = 0
     batch = min(count, SLOW_START_INITIAL)
     gate = asyncio.Semaphore(in_flight)
 
@@ -41,21 +41,25 @@ async def slow_start(count: int, create: Any, in_flight: int = IN_FLIGHT) -> int
             return await create()
     while batch > 0:
         results = await asyncio.gather(*(gated() for _ in range(batch)), return_exceptions=True)
+        sent += batch
         errors = [r for r in results if isinstance(r, BaseException)]
         done += batch - len(errors)
         if errors:
             if isinstance(errors[0], asyncio.CancelledError):
                 raise errors[0]
-            raise _BatchFailed(done, errors[0])
+            raise BatchFailed(done, count - sent, errors[0])
         remaining = count - done
         batch = min(2 * batch, remaining)
     return done
 
 
-class _BatchFailed(Exception):
-    def __init__(self, done: int, error: BaseException) -> None:
+class BatchFailed(Exception):
+    """A slow-start batch failed: `done` creates succeeded, `skipped` were never sent."""
+
+    def __init__(self, done: int, skipped: int, error: BaseException) -> None:
         super().__init__(str(error))
         self.done = done
+        self.skipped = skipped
         self.error = error
 
 
@@ -222,10 +226,9 @@ class ReplicaSetController(Controller):
                     raise
             try:
                 await slow_start(count, create)
-            except _BatchFailed as e:
-                skipped = count - e.done - 1
-                if skipped > 0:
-                    self.expectations.creation_observed(key, skipped)
+            except BatchFailed as e:
+                if e.skipped > 0:       # failed ones lowered the expectations themselves
+                    self.expectations.creation_observed(key, e.skipped)
                 self.recorder.event(owner, WARNING, "FailedCreate", f"Error creating: {e.error}")
                 raise e.error from None
             self.recorder.event(owner, NORMAL, "SuccessfulCreate", f"Created {count} pod(s)")

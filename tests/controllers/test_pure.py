@@ -15,7 +15,7 @@ from pykube_plane.controllers.expectations import Expectations
 from pykube_plane.controllers.garbagecollector.graph import Graph, Identity
 from pykube_plane.controllers.job import format_indexes, parse_indexes
 from pykube_plane.controllers.podutil import deletion_rank
-from pykube_plane.controllers.replicaset import _BatchFailed, slow_start
+from pykube_plane.controllers.replicaset import BatchFailed, slow_start
 
 
 def ident(uid, kind="Pod"):
@@ -194,9 +194,10 @@ async def test_slow_start_batches_double_and_stop_at_a_failure():
         calls[0] += 1
         if calls[0] == 4:
             raise RuntimeError("quota")
-    with pytest.raises(_BatchFailed) as info:
+    with pytest.raises(BatchFailed) as info:
         await slow_start(100, fail_on_fourth)
     assert info.value.done == 6 and calls[0] == 7      # batches 1, 2, then 4 with one failure: stop
+    assert info.value.skipped == 100 - 7
 
 
 def test_go_durations():
