@@ -3,6 +3,7 @@ orphan), Jobs, pod GC, the default ServiceAccount and kube-root-ca.crt — with 
 from __future__ import annotations
 
 from tests.controllers.conftest import deployment, replicaset, wait_for
+from tests.controllers.watchlog import WatchLog
 
 
 def _endpoints(cluster, ns, name):
@@ -78,16 +79,28 @@ def test_background_deletion_removes_dependents(cluster, ns):
 def test_foreground_deletion_waits_for_dependents(cluster, ns):
     cluster.apply(deployment("fg", 2), ns)
     wait_for("pods", lambda: len(cluster.pods(ns, "app=fg")) == 2)
-    cluster.kubectl("delete", "deployment", "fg", "-n", ns, "--cascade=foreground", "--wait=false")
-    d = cluster.kubectl("get", "deployment", "fg", "-n", ns, "-o", "json", check=False)
-    if d.returncode == 0:
-        import json
-        meta = json.loads(d.stdout)["metadata"]
-        assert "foregroundDeletion" in meta.get("finalizers", [])
-    wait_for("deployment gone", lambda: cluster.kubectl("get", "deployment", "fg", "-n", ns, check=False).returncode != 0)
-    # foreground: the owner goes only after its dependents
-    assert cluster.json("get", "rs", "-n", ns, "-l", "app=fg")["items"] == []
-    assert cluster.pods(ns, "app=fg") == []
+    with WatchLog(str(cluster.server.kubeconfig), ns) as pods, \
+            WatchLog(str(cluster.server.kubeconfig), ns, "replicasets") as replicasets, \
+            WatchLog(str(cluster.server.kubeconfig), ns, "deployments") as deployments:
+        cluster.kubectl("delete", "deployment", "fg", "-n", ns, "--cascade=foreground", "--wait=false")
+        wait_for("deployment gone", lambda: cluster.kubectl("get", "deployment", "fg", "-n", ns,
+                                                            check=False).returncode != 0)
+        wait_for("all deletions seen", lambda: _deleted_rv(deployments) and len(_deleted_rvs(pods)) == 2)
+
+    # foreground: the owner is marked first, its dependents go, and only then the owner itself
+    marked = [o for kind, o in deployments.events if kind == "MODIFIED"
+              and "foregroundDeletion" in o["metadata"].get("finalizers", [])]
+    assert marked
+    assert max(_deleted_rvs(pods)) < _deleted_rv(replicasets) < _deleted_rv(deployments)
+
+
+def _deleted_rvs(log):
+    return [int(o["metadata"]["resourceVersion"]) for kind, o in log.events if kind == "DELETED"]
+
+
+def _deleted_rv(log):
+    rvs = _deleted_rvs(log)
+    return rvs[0] if rvs else 0
 
 
 def test_orphan_deletion_keeps_dependents_without_owner(cluster, ns):

@@ -6,7 +6,7 @@ import json
 
 from pykube_plane.controllers.podutil import is_ready
 from tests.controllers.conftest import deployment, wait_for
-from tests.controllers.watchlog import PodWatchLog
+from tests.controllers.watchlog import WatchLog
 
 
 def _images(cluster, ns, selector):
@@ -24,7 +24,7 @@ def test_rolling_update_never_breaks_surge_or_unavailable(cluster, ns):
     strategy = {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": surge, "maxUnavailable": unavailable}}
     cluster.apply(deployment("web", replicas, strategy=strategy), ns)
     _rollout_done(cluster, ns, "web", replicas)
-    with PodWatchLog(str(cluster.server.kubeconfig), ns) as log:
+    with WatchLog(str(cluster.server.kubeconfig), ns) as log:
         cluster.kubectl("set", "image", "deployment/web", "-n", ns, "app=nginx:2.0")
         _rollout_done(cluster, ns, "web", replicas)
     assert _images(cluster, ns, "app=web") == ["nginx:2.0"] * replicas
@@ -85,7 +85,7 @@ def test_pause_resume_restart(cluster, ns):
 def test_recreate_stops_old_pods_before_new_ones(cluster, ns):
     cluster.apply(deployment("re", 3, strategy={"type": "Recreate"}), ns)
     _rollout_done(cluster, ns, "re", 3)
-    with PodWatchLog(str(cluster.server.kubeconfig), ns) as log:
+    with WatchLog(str(cluster.server.kubeconfig), ns) as log:
         cluster.kubectl("set", "image", "deployment/re", "-n", ns, "app=nginx:2.0")
         _rollout_done(cluster, ns, "re", 3)
 

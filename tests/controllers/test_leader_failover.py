@@ -9,7 +9,7 @@ import pytest
 
 from tests.apiserver.conftest import start_server_process, stop_server_process
 from tests.controllers.conftest import CM_FLAGS, replicaset, start_manager, start_pod_helper, wait_for
-from tests.controllers.watchlog import PodWatchLog
+from tests.controllers.watchlog import WatchLog
 
 
 @pytest.fixture
@@ -35,7 +35,7 @@ def test_leader_killed_other_takes_over_without_duplicate_pods(server, tmp_path)
     b = start_manager(server, tmp_path, *CM_FLAGS, identity="cm-b")
     try:
         server.kubectl("create", "namespace", "fo")
-        with PodWatchLog(str(server.kubeconfig), "fo") as log:
+        with WatchLog(str(server.kubeconfig), "fo") as log:
             server.kubectl("apply", "-n", "fo", "-f", "-", input=__import__("json").dumps(replicaset("web", 20)))
             wait_for("20 pods", lambda: len(server.kubectl_json("get", "pods", "-n", "fo")["items"]) == 20)
             assert b.get("/metrics")[1].count('leader_election_master_status{name="kube-controller-manager"} 0.0') == 1
@@ -77,7 +77,7 @@ def test_restarted_manager_resumes_from_its_informers_without_new_pods(server, t
         uids = {p["metadata"]["uid"] for p in server.kubectl_json("get", "pods", "-n", "rs")["items"]}
     finally:
         a.stop()
-    with PodWatchLog(str(server.kubeconfig), "rs") as log:
+    with WatchLog(str(server.kubeconfig), "rs") as log:
         b = start_manager(server, tmp_path, *CM_FLAGS, identity="second")
         try:
             wait_for("second leads", lambda: _holder(server) == "second")

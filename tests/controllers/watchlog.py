@@ -1,4 +1,4 @@
-"""A pod watch log recorded from a real watch in a thread of its own, to check rollout bounds
+"""A watch log (pods by default) recorded from a real watch in a thread of its own, to check rollout bounds
 afterwards: at no point in the server's own order of changes may a bound be broken."""
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ from typing import Callable
 from pykube_plane.client import DELETED, Client
 
 
-class PodWatchLog:
-    def __init__(self, kubeconfig: str, namespace: str) -> None:
+class WatchLog:
+    def __init__(self, kubeconfig: str, namespace: str, resource: str = "pods") -> None:
         self.kubeconfig = kubeconfig
         self.namespace = namespace
+        self.resource = resource
         self.events: list[tuple[str, dict]] = []
         self.initial = 0        # events that are the first list: one state, checked as a whole
         self._ready = threading.Event()
@@ -20,7 +21,7 @@ class PodWatchLog:
         self._task: asyncio.Task | None = None
         self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def __enter__(self) -> "PodWatchLog":
+    def __enter__(self) -> "WatchLog":
         self._thread.start()
         self._ready.wait(30)
         return self
@@ -42,11 +43,11 @@ class PodWatchLog:
 
     async def _watch(self) -> None:
         async with Client.from_kubeconfig(self.kubeconfig) as client:
-            first = await client.list("pods", namespace=self.namespace)
+            first = await client.list(self.resource, namespace=self.namespace)
             for pod in first.get("items") or ():
                 self.events.append(("ADDED", pod))
             self.initial = len(self.events)
-            watch = client.watch("pods", namespace=self.namespace,
+            watch = client.watch(self.resource, namespace=self.namespace,
                                  resource_version=first["metadata"]["resourceVersion"])
             self._ready.set()
             async for event in watch:
