@@ -239,3 +239,18 @@ def test_finished_job_with_ttl_is_deleted_with_its_pods(cluster, ns):
     events = cluster.json("get", "events", "-n", ns, "--field-selector", "involvedObject.name=brief")["items"]
     assert "Completed" in {e["reason"] for e in events}
     wait_for("its pods too", lambda: cluster.pods(ns, "batch.kubernetes.io/job-name=brief") == [])
+
+
+def test_cluster_scoped_owner_deleted_collects_namespaced_dependents(cluster, ns):
+    # a node's lease names the Node as owner (what kubelets do): the Node goes, so does its lease
+    node = {"apiVersion": "v1", "kind": "Node", "metadata": {"name": f"gc-{ns}"}}
+    cluster.apply(node, "default")
+    uid = cluster.json("get", "node", f"gc-{ns}")["metadata"]["uid"]
+    lease = {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+             "metadata": {"name": f"gc-{ns}", "ownerReferences": [{"apiVersion": "v1", "kind": "Node",
+                                                                   "name": f"gc-{ns}", "uid": uid}]},
+             "spec": {"holderIdentity": f"gc-{ns}", "leaseDurationSeconds": 40}}
+    cluster.apply(lease, ns)
+    cluster.kubectl("delete", "node", f"gc-{ns}")
+    wait_for("lease collected", lambda: cluster.kubectl("get", "lease", f"gc-{ns}", "-n", ns,
+                                                        check=False).returncode != 0)

@@ -24,8 +24,8 @@ from .graph import FOREGROUND, ORPHAN, Graph, Identity
 
 log = logging.getLogger(__name__)
 
-# Kinds the collector leaves alone (k8s ignores events; leases churn and are never owned here).
-IGNORED = {("", "events"), ("events.k8s.io", "events"), ("coordination.k8s.io", "leases")}
+# Kinds the collector leaves alone, as k8s does (events: many, short-lived, never owners).
+IGNORED = {("", "events"), ("events.k8s.io", "events")}
 
 
 class GarbageCollector(Controller):
