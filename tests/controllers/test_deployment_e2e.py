@@ -124,3 +124,21 @@ def test_scaling_mid_rollout_spreads_replicas_proportionally(cluster, ns):
     final = wait_for("both grown, within 8 + 2", lambda: (s := sizes()) and sum(s) == 10 and s)
     assert min(final) > 2 and max(final) > 3, final
     assert len(cluster.pods(ns, "app=prop")) <= 10
+
+
+def test_revision_history_limit_and_undo_to_revision(cluster, ns):
+    cluster.apply(deployment("hist", 1, revisionHistoryLimit=2), ns)
+    _rollout_done(cluster, ns, "hist", 1)
+    for image in ("nginx:2.0", "nginx:3.0", "nginx:4.0"):
+        cluster.kubectl("set", "image", "deployment/hist", "-n", ns, f"app={image}")
+        _rollout_done(cluster, ns, "hist", 1)
+    # the current ReplicaSet and 2 old ones are kept; revision 1 is gone
+    revisions = wait_for("history trimmed", lambda: (r := sorted(
+        int(rs["metadata"]["annotations"]["deployment.kubernetes.io/revision"])
+        for rs in cluster.json("get", "rs", "-n", ns, "-l", "app=hist")["items"])) == [2, 3, 4] and r)
+    assert revisions == [2, 3, 4]
+    cluster.kubectl("rollout", "undo", "deployment/hist", "-n", ns, "--to-revision=2")
+    _rollout_done(cluster, ns, "hist", 1)
+    assert _images(cluster, ns, "app=hist") == ["nginx:2.0"]
+    history = cluster.kubectl("rollout", "history", "deployment/hist", "-n", ns).stdout
+    assert [line.split()[0] for line in history.splitlines()[2:] if line.strip()] == ["3", "4", "5"], history
