@@ -51,6 +51,8 @@ class PodGCController(Controller):
                 victims += [(p, "PodGC: terminated pods beyond the threshold") for p in terminated[:excess]]
         node_names = {n["metadata"]["name"] for n in self.nodes.indexer.items()}
         for pod in pods:
+            if _forced_already(pod):
+                continue        # deleting with grace 0: only its finalizers hold it, nothing to force
             node = (pod.get("spec") or {}).get("nodeName")
             if node and node not in node_names and await self._node_gone(node):
                 victims.append((pod, f"PodGC: node {node} no longer exists"))
@@ -74,3 +76,8 @@ class PodGCController(Controller):
             self.recorder.event(pod, NORMAL, "PodGC", why)
         except NotFound:
             pass
+
+
+def _forced_already(pod: dict) -> bool:
+    meta = pod.get("metadata") or {}
+    return bool(meta.get("deletionTimestamp")) and meta.get("deletionGracePeriodSeconds") == 0
