@@ -89,3 +89,35 @@ def test_restarted_manager_resumes_from_its_informers_without_new_pods(server, t
     now = {p["metadata"]["uid"] for p in server.kubectl_json("get", "pods", "-n", "rs")["items"]}
     assert uids < now and len(now - uids) == 1
     assert [kind for kind, _ in log.events[log.initial:]].count("ADDED") == 1
+
+
+def test_api_server_restart_resumes_without_duplicate_pods(tmp_path):
+    import json
+
+    from tests.conftest import free_port
+    port = free_port()
+    server = start_server_process(tmp_path, "--secure-port", str(port))
+    helper = start_pod_helper(server, tmp_path)
+    # a lease that outlives the restart: losing it would (rightly) end the process
+    manager = start_manager(server, tmp_path, *CM_FLAGS, "--leader-elect-lease-duration", "60s",
+                            "--leader-elect-renew-deadline", "45s", identity="survivor")
+    try:
+        server.kubectl("create", "namespace", "rs")
+        server.kubectl("apply", "-n", "rs", "-f", "-", input=json.dumps(replicaset("web", 5)))
+        wait_for("5 pods", lambda: len(server.kubectl_json("get", "pods", "-n", "rs")["items"]) == 5)
+        before = {p["metadata"]["uid"] for p in server.kubectl_json("get", "pods", "-n", "rs")["items"]}
+        stop_server_process(server)
+        server.kubeconfig.unlink()      # written again once the new process listens
+        server = start_server_process(tmp_path, "--secure-port", str(port))     # same data, same address
+        server.kubectl("scale", "rs", "web", "-n", "rs", "--replicas=7")
+        wait_for("7 pods", lambda: len(server.kubectl_json("get", "pods", "-n", "rs")["items"]) == 7)
+        wait_for("status from the same manager", lambda: server.kubectl_json("get", "rs", "web", "-n", "rs")
+                 .get("status", {}).get("replicas") == 7)
+        after = {p["metadata"]["uid"] for p in server.kubectl_json("get", "pods", "-n", "rs")["items"]}
+        assert before < after and len(after) == 7
+        assert manager.proc.poll() is None
+    finally:
+        manager.stop()
+        helper.terminate()
+        helper.wait(timeout=20)
+        stop_server_process(server)
