@@ -92,6 +92,8 @@ class JobController(Controller):
         # key -> (loop time of the last counted failure, consecutive failures): replacement pods
         # wait 10 s * 2^(n-1) after a failure, as in k8s
         self._failures: dict[str, tuple[float, int]] = {}
+        # uids of pods this controller deleted (suspend, excess, deadline): their end is no failure
+        self._removed: dict[str, set[str]] = {}
 
     def _job_key(self, pod: dict) -> str | None:
         ref = controller_ref(pod)
@@ -119,6 +121,7 @@ class JobController(Controller):
             if key is not None:
                 self.expectations.deletion_observed(key, object_key(pod))
                 self._released.get(key, set()).discard(pod["metadata"].get("uid"))
+                self._removed.get(key, set()).discard(pod["metadata"].get("uid"))
                 self.queue.add(key)
 
     # -- sync ------------------------------------------------------------------------------------
@@ -130,6 +133,7 @@ class JobController(Controller):
             self._released.pop(key, None)
             self._written.pop(key, None)
             self._failures.pop(key, None)
+            self._removed.pop(key, None)
             return
         try:
             # the counts decide how many pods to create: read them fresh, never from a lagging cache
@@ -158,14 +162,17 @@ class JobController(Controller):
             return
         spec = job.get("spec") or {}
         now = datetime.datetime.now(datetime.timezone.utc)
-        if not status.get("startTime"):
+        suspended = bool(spec.get("suspend"))
+        _suspension(status, suspended)
+        if not status.get("startTime") and not suspended:
             status["startTime"] = now_rfc3339()
         job, status = await self._count(job, status, pods)
+        _suspension(status, suspended)
         active = [p for p in pods if _phase(p) not in ("Succeeded", "Failed") and not p["metadata"].get("deletionTimestamp")]
         failed = int(status.get("failed") or 0)
         succeeded = int(status.get("succeeded") or 0)
-        deadline = spec.get("activeDeadlineSeconds")
-        started = parse_rfc3339(status["startTime"])
+        deadline = spec.get("activeDeadlineSeconds") if not suspended else None
+        started = parse_rfc3339(status["startTime"]) if status.get("startTime") else now
         failure: tuple[str, str] | None = None
         if failed > int(spec.get("backoffLimit", 6)):
             failure = ("BackoffLimitExceeded", "Job has reached the specified backoff limit")
@@ -198,9 +205,11 @@ class JobController(Controller):
             await self._write_status(job, status, pods)
             return
         wait = self._backoff_left(key)
-        if needs_sync and wait > 0:
+        if suspended:
+            await self._delete_pods(key, active)        # a suspended Job runs nothing
+        elif needs_sync and wait > 0:
             self.queue.add_after(key, wait)
-        elif needs_sync and not spec.get("suspend"):
+        elif needs_sync:
             parallelism = int(spec.get("parallelism", 1))
             if indexed and completions is not None:
                 busy = {_index_of(p) for p in active}
@@ -227,10 +236,15 @@ class JobController(Controller):
         uncounted = status.get("uncountedTerminatedPods") or {}
         seen_ok, seen_fail = set(uncounted.get("succeeded") or ()), set(uncounted.get("failed") or ())
         released = self._released.setdefault(object_key(job), set())
+        removed = self._removed.get(object_key(job), set())
         added = False
+        uncounted_release = []
         for pod in pods:
             meta = pod["metadata"]
             if TRACKING not in (meta.get("finalizers") or ()) or meta["uid"] in seen_ok | seen_fail | released:
+                continue
+            if meta.get("deletionTimestamp") and meta["uid"] in removed and _phase(pod) not in ("Succeeded", "Failed"):
+                uncounted_release.append(pod)     # we stopped it (suspend, excess, deadline): no failure
                 continue
             if _phase(pod) == "Succeeded":
                 seen_ok.add(meta["uid"])
@@ -242,6 +256,9 @@ class JobController(Controller):
             status["uncountedTerminatedPods"] = {"succeeded": sorted(seen_ok), "failed": sorted(seen_fail)}
             job = await self._write_status(job, status, pods)
             status = dict(job.get("status") or {})
+        if uncounted_release:
+            released.update(p["metadata"]["uid"] for p in uncounted_release)
+            await asyncio.gather(*(self._release(p) for p in uncounted_release))
         if not seen_ok and not seen_fail:
             return job, status
         by_uid = {p["metadata"]["uid"]: p for p in pods}
@@ -321,7 +338,9 @@ class JobController(Controller):
         self.recorder.event(job, NORMAL, "SuccessfulCreate", f"Created {created} pod(s)")
 
     async def _delete_pods(self, key: str, pods: list[dict]) -> None:
+        removed = self._removed.setdefault(key, set())
         for pod in pods:
+            removed.add(pod["metadata"]["uid"])
             try:
                 await self.client.delete("pods", pod["metadata"]["name"], namespace=pod["metadata"].get("namespace"),
                                          preconditions={"uid": pod["metadata"]["uid"]})
@@ -340,6 +359,27 @@ class JobController(Controller):
         written = await self.client.update_status({**job, "status": status}, resource="jobs")
         self._written[object_key(written)] = written
         return written
+
+
+def _suspension(status: dict, suspended: bool) -> None:
+    """The Suspended condition (k8s): True while suspended; on resume False, and the clock of
+    activeDeadlineSeconds starts again."""
+    conditions = list(status.get("conditions") or [])
+    current = next((c for c in conditions if c.get("type") == "Suspended"), None)
+    stamp = now_rfc3339()
+    if suspended and (current is None or current.get("status") != "True"):
+        conditions = [c for c in conditions if c.get("type") != "Suspended"]
+        conditions.append({"type": "Suspended", "status": "True", "lastProbeTime": stamp, "lastTransitionTime": stamp,
+                           "reason": "JobSuspended", "message": "Job suspended"})
+        status.pop("startTime", None)
+    elif not suspended and current is not None and current.get("status") == "True":
+        conditions = [c for c in conditions if c.get("type") != "Suspended"]
+        conditions.append({"type": "Suspended", "status": "False", "lastProbeTime": stamp,
+                           "lastTransitionTime": stamp, "reason": "JobResumed", "message": "Job resumed"})
+        status["startTime"] = stamp
+    else:
+        return
+    status["conditions"] = conditions
 
 
 def _newest(read: dict, written: dict | None) -> dict:

@@ -254,3 +254,18 @@ def test_cluster_scoped_owner_deleted_collects_namespaced_dependents(cluster, ns
     cluster.kubectl("delete", "node", f"gc-{ns}")
     wait_for("lease collected", lambda: cluster.kubectl("get", "lease", f"gc-{ns}", "-n", ns,
                                                         check=False).returncode != 0)
+
+
+def test_suspended_job_runs_nothing_until_resumed(cluster, ns):
+    body = _job("pausable", parallelism=2, completions=2)
+    body["spec"]["template"]["metadata"]["labels"]["test.kplane/outcome"] = "not-ready"   # runs until stopped
+    cluster.apply(body, ns)
+    wait_for("2 pods", lambda: len(cluster.pods(ns, "batch.kubernetes.io/job-name=pausable")) == 2)
+    cluster.kubectl("patch", "job", "pausable", "-n", ns, "--type=merge", "-p", '{"spec":{"suspend":true}}')
+    cluster.kubectl("wait", "--for=condition=suspended", "job/pausable", "-n", ns, "--timeout=90s")
+    wait_for("pods gone", lambda: cluster.pods(ns, "batch.kubernetes.io/job-name=pausable") == [])
+    cluster.kubectl("patch", "job", "pausable", "-n", ns, "--type=merge", "-p", '{"spec":{"suspend":false}}')
+    wait_for("running again", lambda: len(cluster.pods(ns, "batch.kubernetes.io/job-name=pausable")) == 2)
+    conditions = {c["type"]: c for c in cluster.json("get", "job", "pausable", "-n", ns)["status"]["conditions"]}
+    assert conditions["Suspended"]["status"] == "False" and conditions["Suspended"]["reason"] == "JobResumed"
+    assert cluster.json("get", "job", "pausable", "-n", ns)["status"].get("failed", 0) == 0    # stopped, not failed
