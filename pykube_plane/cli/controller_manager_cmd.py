@@ -71,6 +71,8 @@ class Duration(click.ParamType):
               help="Terminated pods kept before pod GC deletes the oldest (<= 0: never).")
 @click.option("--pod-gc-period", type=Duration(), default="20s", show_default=True,
               help="How often pod GC looks.")
+@click.option("--deleted-pod-event-age", type=Duration(), default="5m", show_default=True,
+              help="Pod GC deletes events of pods that no longer exist once this old (0s: never).")
 @click.option("--root-ca-file", default=None, help="CA published as kube-root-ca.crt (default: the "
                                                    "kubeconfig's certificate-authority).")
 @click.option("--bind-address", default="127.0.0.1", show_default=True, help="Where /healthz and /metrics listen.")
@@ -81,8 +83,8 @@ class Duration(click.ParamType):
 def controller_manager(kubeconfig, controllers, leader_elect, leader_elect_lease_duration,
                        leader_elect_renew_deadline, leader_elect_retry_period, leader_elect_resource_lock,
                        leader_elect_resource_namespace, leader_elect_resource_name, leader_elect_identity,
-                       terminated_pod_gc_threshold, pod_gc_period, root_ca_file, bind_address, port, log_level,
-                       **concurrency) -> None:
+                       terminated_pod_gc_threshold, pod_gc_period, deleted_pod_event_age, root_ca_file,
+                       bind_address, port, log_level, **concurrency) -> None:
     """Run the controller manager."""
     logging.basicConfig(level={"warn": "WARNING"}.get(log_level, log_level.upper()),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
@@ -116,7 +118,7 @@ def controller_manager(kubeconfig, controllers, leader_elect, leader_elect_lease
         renew_deadline=leader_elect_renew_deadline, retry_period=leader_elect_retry_period,
         identity=leader_elect_identity, bind_address=bind_address, port=port,
         extra={"terminated_pod_gc_threshold": terminated_pod_gc_threshold, "pod_gc_period": pod_gc_period,
-               "root_ca": root_ca})
+               "deleted_pod_event_age": deleted_pod_event_age, "root_ca": root_ca})
 
     async def run() -> int:
         manager = ControllerManager(client, options)

@@ -2,17 +2,20 @@
 - terminated pods (Succeeded/Failed) beyond --terminated-pod-gc-threshold, oldest first;
 - pods bound to a node that no longer exists (checked with the server, not just the cache);
 - unscheduled pods being deleted (no kubelet will ever confirm them).
-Deletions here are forced (grace period 0)."""
+Deletions here are forced (grace period 0). Beside pods, the events of pods that no longer exist
+are deleted once older than `deleted_pod_event_age` (--deleted-pod-event-age; 0: never), so
+churn does not leave them for the API server's event TTL alone."""
 from __future__ import annotations
 
 import asyncio
 import logging
 
+from pykube_plane.api.meta import parse_rfc3339
 from pykube_plane.client import NotFound
 
 from .controller import Controller, ControllerContext
 from .events import NORMAL
-from .podutil import is_terminal
+from .podutil import is_terminal, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +33,8 @@ class PodGCController(Controller):
         self.pods = self.informer("pods")
         self.nodes = self.informer("nodes")
         self.deleted = 0
+        self.event_age = float(ctx.options.get("deleted_pod_event_age", 300.0))
+        self.events_deleted = 0
 
     async def started(self) -> None:
         self.queue.add(KEY)
@@ -37,6 +42,7 @@ class PodGCController(Controller):
     async def sync(self, key: str) -> None:
         try:
             await self._collect()
+            await self._collect_events()
         finally:
             self.queue.add_after(KEY, self.period)
 
@@ -59,6 +65,31 @@ class PodGCController(Controller):
             elif not node and pod["metadata"].get("deletionTimestamp"):
                 victims.append((pod, "PodGC: unscheduled pod being deleted"))
         await asyncio.gather(*(self._delete(p, why) for p, why in victims))
+
+    async def _collect_events(self) -> None:
+        if self.event_age <= 0:
+            return
+        known = {p["metadata"].get("uid") for p in self.pods.indexer.items()}
+        cutoff = utc_now() - self.event_age
+        events = (await self.client.list_all("events", namespace=None)).get("items") or []
+        stale = []
+        for event in events:
+            involved = event.get("involvedObject") or {}
+            if involved.get("kind") != "Pod" or not involved.get("uid") or involved["uid"] in known:
+                continue
+            stamp = event.get("lastTimestamp") or event.get("eventTime") or event["metadata"].get("creationTimestamp")
+            if stamp and parse_rfc3339(stamp).timestamp() <= cutoff:
+                stale.append(event)
+
+        async def delete(event: dict) -> None:
+            meta = event["metadata"]
+            try:
+                await self.client.delete("events", meta["name"], namespace=meta.get("namespace"),
+                                         preconditions={"uid": meta["uid"]})
+                self.events_deleted += 1
+            except NotFound:
+                pass
+        await asyncio.gather(*(delete(e) for e in stale))
 
     async def _node_gone(self, name: str) -> bool:
         try:

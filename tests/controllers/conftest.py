@@ -118,7 +118,8 @@ class Cluster:
 
 
 CM_FLAGS = ("--leader-elect-lease-duration", "4s", "--leader-elect-renew-deadline", "3s",
-            "--leader-elect-retry-period", "1s", "--pod-gc-period", "1s", "--terminated-pod-gc-threshold", "12")
+            "--leader-elect-retry-period", "1s", "--pod-gc-period", "1s", "--terminated-pod-gc-threshold", "12",
+            "--deleted-pod-event-age", "2s")
 
 
 @pytest.fixture(scope="module")

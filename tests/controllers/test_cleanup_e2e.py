@@ -269,3 +269,19 @@ def test_suspended_job_runs_nothing_until_resumed(cluster, ns):
     conditions = {c["type"]: c for c in cluster.json("get", "job", "pausable", "-n", ns)["status"]["conditions"]}
     assert conditions["Suspended"]["status"] == "False" and conditions["Suspended"]["reason"] == "JobResumed"
     assert cluster.json("get", "job", "pausable", "-n", ns)["status"].get("failed", 0) == 0    # stopped, not failed
+
+
+def test_events_of_deleted_pods_are_collected(cluster, ns):
+    cluster.apply({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "gone"},
+                   "spec": {"containers": [{"name": "c", "image": "nginx"}]}}, ns)
+    pod_uid = cluster.json("get", "pod", "gone", "-n", ns)["metadata"]["uid"]
+    sa_uid = wait_for("default SA", lambda: cluster.json("get", "sa", "-n", ns)["items"])[0]["metadata"]["uid"]
+    for name, kind, obj, uid in (("of-gone", "Pod", "gone", pod_uid), ("of-live", "ServiceAccount", "default", sa_uid)):
+        cluster.apply({"apiVersion": "v1", "kind": "Event", "metadata": {"name": name},
+                       "involvedObject": {"kind": kind, "name": obj, "namespace": ns, "uid": uid},
+                       "reason": "Test", "message": "m", "type": "Normal",
+                       "firstTimestamp": "2026-01-01T00:00:00Z", "lastTimestamp": "2026-01-01T00:00:00Z"}, ns)
+    cluster.kubectl("delete", "pod", "gone", "-n", ns)
+    wait_for("event of the deleted pod collected", lambda: cluster.kubectl("get", "event", "of-gone", "-n", ns,
+                                                                           check=False).returncode != 0)
+    assert cluster.kubectl("get", "event", "of-live", "-n", ns, check=False).returncode == 0
