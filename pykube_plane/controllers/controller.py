@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from pykube_plane.client import (
-    APIClient, Conflict, ItemExponentialBackoff, SharedIndexInformer, SharedInformerFactory, ShutDown, object_key,
+    APIClient, ApiError, Conflict, ItemExponentialBackoff, SharedIndexInformer, SharedInformerFactory, ShutDown,
+    object_key,
 )
 
 from .events import WARNING, EventRecorder
@@ -143,7 +144,7 @@ class Controller:
             log.debug("%s: %s: conflict, retrying from a fresh read: %s", self.name, key, e)
             return
         log.warning("%s: syncing %s failed (retry %d): %s: %s", self.name, key, self.queue.num_requeues(key),
-                    type(e).__name__, e, exc_info=not _is_api_error(e))
+                    type(e).__name__, e, exc_info=not isinstance(e, ApiError))
         obj = self.object_for_event(key)
         if obj is not None:
             self.recorder.event(obj, WARNING, "SyncFailed", f"{type(e).__name__}: {e}")
@@ -154,8 +155,3 @@ class Controller:
 
     async def sync(self, key: str) -> None:
         raise NotImplementedError
-
-
-def _is_api_error(e: Exception) -> bool:
-    from pykube_plane.client import ApiError
-    return isinstance(e, ApiError)

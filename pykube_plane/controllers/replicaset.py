@@ -72,17 +72,18 @@ class ReplicaSetController(Controller):
 
     def __init__(self, ctx: ControllerContext) -> None:
         super().__init__(ctx)
+        self.expectations = Expectations()
+        self.burst = int(ctx.options.get("burst_replicas", BURST_REPLICAS))
         self.owners = self.watch(self.resource)
+        self.owners.add_event_handler(on_delete=self._owner_deleted)
         self.pods = self.informer("pods", indexers={NAMESPACE_INDEX: index_by_namespace})
         self.pods.add_event_handler(on_add=self._pod_added, on_update=self._pod_updated,
                                     on_delete=self._pod_deleted)
-        self.owners.add_event_handler(on_delete=lambda obj: self.expectations.forget(object_key(deleted_object(obj) or {})))
-        self.expectations = Expectations()
-        self.burst = int(ctx.options.get("burst_replicas", BURST_REPLICAS))
 
-    @property
-    def workers(self) -> int:
-        return max(1, int(self.ctx.concurrency.get(self.name, self.default_workers)))
+    def _owner_deleted(self, obj: Any) -> None:
+        owner = deleted_object(obj)
+        if owner is not None:
+            self.expectations.forget(object_key(owner))
 
     # -- pod events -> owner keys ----------------------------------------------------------------
 
