@@ -12,8 +12,9 @@ from pykube_plane.client import NAMESPACE_INDEX, AlreadyExists, NotFound, index_
 from .controller import Controller, ControllerContext, deleted_object
 from .podutil import is_ready, is_terminal
 
-LAST_CHANGE = "endpoints.kubernetes.io/last-change-trigger-time"
 HEADLESS_LABEL = "service.kubernetes.io/headless"
+OVER_CAPACITY = "endpoints.kubernetes.io/over-capacity"
+MAX_ADDRESSES = 1000        # k8s maxCapacity: an Endpoints object lists at most this many addresses
 
 
 def resolve_target_port(service_port: dict, pod: dict) -> int | None:
@@ -80,6 +81,25 @@ def build_subsets(service: dict, pods: list[dict]) -> list[dict]:
     return subsets
 
 
+def truncate(subsets: list[dict], limit: int = MAX_ADDRESSES) -> tuple[list[dict], bool]:
+    """At most `limit` addresses, ready ones kept first (k8s truncates past 1000 and says so in
+    the `over-capacity` annotation; EndpointSlices carry the rest)."""
+    total = sum(len(s.get("addresses") or ()) + len(s.get("notReadyAddresses") or ()) for s in subsets)
+    if total <= limit:
+        return subsets, False
+    left = limit
+    out = [dict(s) for s in subsets]
+    for field in ("addresses", "notReadyAddresses"):
+        for s in out:
+            kept = (s.get(field) or [])[:left]
+            left -= len(kept)
+            if kept:
+                s[field] = kept
+            else:
+                s.pop(field, None)
+    return [s for s in out if s.get("addresses") or s.get("notReadyAddresses")], True
+
+
 class EndpointsController(Controller):
     name = "endpoint"
 
@@ -130,16 +150,23 @@ class EndpointsController(Controller):
             return      # endpoints of selector-less services are the user's
         pods = [p for p in self.pods.indexer.by_index(NAMESPACE_INDEX, namespace)
                 if selector_from_set(selector).matches((p.get("metadata") or {}).get("labels") or {})]
-        subsets = build_subsets(service, pods)
+        subsets, truncated = truncate(build_subsets(service, pods))
+        annotations = {k: v for k, v in ((current or {}).get("metadata", {}).get("annotations") or {}).items()
+                       if k != OVER_CAPACITY}
+        if truncated:
+            annotations[OVER_CAPACITY] = "truncated"
         labels = dict((service.get("metadata") or {}).get("labels") or {})
         labels["endpoints.kubernetes.io/managed-by"] = "endpoint-controller"
         if (service.get("spec") or {}).get("clusterIP") == "None":
             labels[HEADLESS_LABEL] = ""
         if current is not None and (current.get("subsets") or []) == subsets and \
-                ((current.get("metadata") or {}).get("labels") or {}) == labels:
+                ((current.get("metadata") or {}).get("labels") or {}) == labels and \
+                ((current.get("metadata") or {}).get("annotations") or {}) == annotations:
             return
         body: dict[str, Any] = {"apiVersion": "v1", "kind": "Endpoints",
                                 "metadata": {"name": name, "namespace": namespace, "labels": labels}}
+        if annotations:
+            body["metadata"]["annotations"] = annotations
         if subsets:
             body["subsets"] = subsets
         if current is None:
@@ -148,11 +175,7 @@ class EndpointsController(Controller):
                 return
             except AlreadyExists:
                 current = await self.client.get("endpoints", name, namespace=namespace)
-        meta = body["metadata"]
-        meta["resourceVersion"] = current["metadata"]["resourceVersion"]
-        annotations = dict((current.get("metadata") or {}).get("annotations") or {})
-        if annotations:
-            meta["annotations"] = annotations
+        body["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
         await self.client.update(body, resource="endpoints", namespace=namespace)
 
 

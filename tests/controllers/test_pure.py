@@ -217,3 +217,16 @@ def test_proportional_scaling_mid_rollout():
     assert sum(down) == 6 and all(s >= 0 for s in down)
     assert R.proportional_sizes(_d(0), [new, old], rolling=True) == [0, 0]
     assert not R.is_scaling_event(_d(10), [new, old])
+
+
+def test_endpoints_truncate_past_capacity_keeping_ready_first():
+    from pykube_plane.controllers.endpoints import truncate
+    subsets = [{"addresses": [{"ip": f"10.0.0.{i}"} for i in range(3)],
+                "notReadyAddresses": [{"ip": "10.0.1.1"}], "ports": [{"port": 80}]},
+               {"addresses": [{"ip": "10.0.2.1"}], "ports": [{"port": 81}]}]
+    same, cut = truncate(subsets, limit=5)
+    assert same == subsets and not cut
+    out, cut = truncate(subsets, limit=4)
+    assert cut
+    assert sum(len(s.get("addresses", [])) for s in out) == 4
+    assert all("notReadyAddresses" not in s for s in out)
