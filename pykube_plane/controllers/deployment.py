@@ -402,6 +402,7 @@ class DeploymentController(Controller):
             "updatedReplicas": R.status_of(new, "replicas"),
             "readyReplicas": sum(R.status_of(rs, "readyReplicas") for rs in all_rs),
             "availableReplicas": sum(R.status_of(rs, "availableReplicas") for rs in all_rs),
+            "terminatingReplicas": sum(R.status_of(rs, "terminatingReplicas") for rs in all_rs),
         }
         status["unavailableReplicas"] = max(replicas - status["availableReplicas"], 0)
         if prev.get("collisionCount"):

@@ -20,7 +20,7 @@ from .controller import Controller, ControllerContext, deleted_object
 from .events import NORMAL, WARNING
 from .expectations import Expectations
 from .ownership import claim, controller_ref, owner_reference
-from .podutil import deletion_rank, is_active, is_available, is_ready, pod_from_template, utc_now
+from .podutil import deletion_rank, is_active, is_available, is_ready, is_terminal, pod_from_template, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -183,7 +183,11 @@ class ReplicaSetController(Controller):
                 await self._manage_replicas(key, owner, pods)
             except ApiError as e:
                 failure = e
-        await self._update_status(owner, pods, failure)
+        uid = owner["metadata"]["uid"]
+        terminating = sum(1 for p in self.pods.indexer.by_index(NAMESPACE_INDEX, namespace)
+                          if p["metadata"].get("deletionTimestamp") and not is_terminal(p)
+                          and (controller_ref(p) or {}).get("uid") == uid)
+        await self._update_status(owner, pods, failure, terminating)
         min_ready = int((owner.get("spec") or {}).get("minReadySeconds") or 0)
         if min_ready > 0 and any(is_ready(p) and not is_available(p, min_ready, utc_now()) for p in pods):
             self.queue.add_after(key, float(min_ready))
@@ -254,7 +258,7 @@ class ReplicaSetController(Controller):
             names = ", ".join(p["metadata"]["name"] for p in victims[:10])
             self.recorder.event(owner, NORMAL, "SuccessfulDelete", f"Deleted pod(s): {names}")
 
-    def _status(self, owner: dict, pods: list[dict], failure: Exception | None) -> dict:
+    def _status(self, owner: dict, pods: list[dict], failure: Exception | None, terminating: int = 0) -> dict:
         spec = owner.get("spec") or {}
         template_labels = ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
         min_ready = int(spec.get("minReadySeconds") or 0)
@@ -266,6 +270,7 @@ class ReplicaSetController(Controller):
             "readyReplicas": sum(1 for p in pods if is_ready(p)),
             "availableReplicas": sum(1 for p in pods if is_available(p, min_ready, now)),
             "observedGeneration": owner["metadata"].get("generation", 0),
+            "terminatingReplicas": terminating,     # k8s 1.33+ (DeploymentReplicaSetTerminatingReplicas)
         }
         conditions = [c for c in old.get("conditions") or () if c.get("type") != "ReplicaFailure"]
         if failure is not None:
@@ -281,8 +286,9 @@ class ReplicaSetController(Controller):
                 status.setdefault(k, v)
         return status
 
-    async def _update_status(self, owner: dict, pods: list[dict], failure: Exception | None) -> None:
-        status = self._status(owner, pods, failure)
+    async def _update_status(self, owner: dict, pods: list[dict], failure: Exception | None,
+                             terminating: int) -> None:
+        status = self._status(owner, pods, failure, terminating)
         if _same_status(owner.get("status") or {}, status):
             return
         body = dict(owner)

@@ -76,3 +76,19 @@ def test_scale_down_deletes_not_ready_pods_first(cluster, ns):
     cluster.kubectl("scale", "rs", "rank", "-n", ns, "--replicas=2")
     wait_for("2 pods", lambda: len(cluster.pods(ns, "app=rank")) == 2)
     assert unready not in {p["metadata"]["name"] for p in cluster.pods(ns, "app=rank")}
+
+
+def test_terminating_pods_are_replaced_and_counted_apart(cluster, ns):
+    cluster.apply(replicaset("term", 2), ns)
+    wait_for("2 pods", lambda: len(cluster.pods(ns, "app=term")) == 2)
+    held = cluster.pods(ns, "app=term")[0]["metadata"]["name"]
+    cluster.kubectl("patch", "pod", held, "-n", ns, "--type=merge", "-p",
+                    '{"metadata":{"finalizers":["example.com/hold"]}}')
+    cluster.kubectl("delete", "pod", held, "-n", ns, "--wait=false")
+    status = wait_for("one terminating, replaced", lambda: (s := cluster.json("get", "rs", "term", "-n", ns)["status"])
+                      .get("terminatingReplicas") == 1 and s.get("readyReplicas") == 2 and s)
+    assert status["replicas"] == 2
+    assert len(cluster.pods(ns, "app=term")) == 3      # 2 active + the one held by its finalizer
+    cluster.kubectl("patch", "pod", held, "-n", ns, "--type=merge", "-p", '{"metadata":{"finalizers":null}}')
+    wait_for("none terminating", lambda: not cluster.json("get", "rs", "term", "-n", ns)["status"].get(
+        "terminatingReplicas"))
