@@ -168,7 +168,7 @@ class DeploymentController(Controller):
     def _rs_annotations(self, d: dict, rs: dict | None, revision: int) -> dict:
         have = dict(((rs or {}).get("metadata") or {}).get("annotations") or {})
         for k, v in ((d.get("metadata") or {}).get("annotations") or {}).items():
-            if k not in R._SKIP_COPY:
+            if k not in R.SKIP_COPY:
                 have[k] = v
         old_rev = R.revision(rs) if rs is not None else 0
         if old_rev < revision:
