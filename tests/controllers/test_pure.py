@@ -230,3 +230,17 @@ def test_endpoints_truncate_past_capacity_keeping_ready_first():
     assert cut
     assert sum(len(s.get("addresses", [])) for s in out) == 4
     assert all("notReadyAddresses" not in s for s in out)
+
+
+def test_replicaset_status_reports_replica_failure_and_clears_it():
+    from pykube_plane.controllers.replicaset import ReplicaSetController
+    owner = {"metadata": {"generation": 3}, "spec": {"replicas": 3, "template": {"metadata": {"labels": {"a": "b"}}}},
+             "status": {}}
+    pod = {"metadata": {"labels": {"a": "b"}}, "status": {"conditions": [{"type": "Ready", "status": "True"}]}}
+    failed = ReplicaSetController._status(None, owner, [pod], RuntimeError("quota exceeded"), 0)
+    assert failed["replicas"] == 1 and failed["readyReplicas"] == 1 and failed["observedGeneration"] == 3
+    (condition,) = failed["conditions"]
+    assert (condition["type"], condition["status"], condition["reason"]) == ("ReplicaFailure", "True", "FailedCreate")
+    owner["status"] = failed
+    healed = ReplicaSetController._status(None, owner, [pod, pod, pod], None, 0)
+    assert "conditions" not in healed and healed["fullyLabeledReplicas"] == 3
