@@ -3,6 +3,7 @@ in one prometheus registry per ControllerManager, and a queue that feeds them.""
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Hashable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -25,6 +26,12 @@ class WorkqueueMetrics:
         self.work_duration = Histogram("workqueue_work_duration_seconds",
                                        "How long in seconds processing an item from workqueue takes.",
                                        ["name"], buckets=_BUCKETS, registry=r)
+        self.unfinished = Gauge("workqueue_unfinished_work_seconds",
+                                "How many seconds of work has been done that is in progress and hasn't been observed "
+                                "by work_duration.", ["name"], registry=r)
+        self.longest = Gauge("workqueue_longest_running_processor_seconds",
+                             "How many seconds has the longest running processor for workqueue been running.",
+                             ["name"], registry=r)
         self.retries = Counter("workqueue_retries", "Total number of retries handled by workqueue", ["name"],
                                registry=r)
         self.leader = Gauge("leader_election_master_status",
@@ -44,6 +51,14 @@ class MeteredQueue(RateLimitingQueue):
         self._retries = metrics.retries.labels(name)
         self._added_at: dict[Hashable, float] = {}
         self._started_at: dict[Hashable, float] = {}
+        self._started_wall: dict[Hashable, float] = {}
+        # computed when scraped (from the scraping thread too: read a snapshot, never the loop)
+        metrics.unfinished.labels(name).set_function(lambda: sum(self._running()))
+        metrics.longest.labels(name).set_function(lambda: max(self._running(), default=0.0))
+
+    def _running(self) -> list[float]:
+        now = time.monotonic()
+        return [now - at for at in list(self._started_wall.values())]
 
     def add(self, key) -> None:
         before = self.adds
@@ -60,10 +75,12 @@ class MeteredQueue(RateLimitingQueue):
         if added is not None:
             self._queued.observe(now - added)
         self._started_at[key] = now
+        self._started_wall[key] = time.monotonic()
         self._depth.set(len(self))
         return key
 
     def done(self, key) -> None:
+        self._started_wall.pop(key, None)
         started = self._started_at.pop(key, None)
         if started is not None:
             self._work.observe(asyncio.get_running_loop().time() - started)

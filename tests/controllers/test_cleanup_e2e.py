@@ -193,6 +193,9 @@ def test_healthz_and_workqueue_metrics(cluster, ns):
     for metric in ('workqueue_depth{name="replicaset"}', 'workqueue_adds_total{name="replicaset"}',
                    'workqueue_queue_duration_seconds_bucket{le="1e-08",name="replicaset"}',
                    'workqueue_work_duration_seconds_count{name="deployment"}',
+                   'workqueue_unfinished_work_seconds{name="job"}',
+                   'workqueue_longest_running_processor_seconds{name="garbagecollector"}',
+                   'workqueue_retries_total{name="namespace"}',
                    'leader_election_master_status{name="kube-controller-manager"} 1.0'):
         assert metric in text, metric
     adds = next(line for line in text.splitlines() if line.startswith('workqueue_adds_total{name="replicaset"}'))
