@@ -36,7 +36,6 @@ class GarbageCollector(Controller):
         super().__init__(ctx)
         self.graph = Graph()
         self.monitors: dict[tuple[str, str], tuple[APIResource, SharedIndexInformer]] = {}
-        self._absent: dict[str, bool] = {}     # owner uids verified absent with the server
 
     async def run(self) -> None:
         for resource in await served_resources(self.client):
@@ -59,7 +58,6 @@ class GarbageCollector(Controller):
                 return
             identity = Identity(resource.api_version, resource.kind, meta.get("namespace", ""), meta.get("name", ""),
                                 meta["uid"])
-            self._absent.pop(meta["uid"], None)
             self._act(self.graph.observe(identity, list(meta.get("ownerReferences") or ()),
                                          bool(meta.get("deletionTimestamp")), list(meta.get("finalizers") or ())))
         return observe
@@ -67,8 +65,15 @@ class GarbageCollector(Controller):
     def _forgetter(self, obj: Any) -> None:
         obj = deleted_object(obj)
         if obj is not None and (obj.get("metadata") or {}).get("uid"):
-            self._absent[obj["metadata"]["uid"]] = True
-            self._act(self.graph.forget(obj["metadata"]["uid"]))
+            uid = obj["metadata"]["uid"]
+            self._act(self.graph.forget(uid))
+            self._mark_absent(uid)
+
+    def _mark_absent(self, uid: str) -> None:
+        # kept on the (virtual) node while dependents still name it; gone with the node
+        node = self.graph.get(uid)
+        if node is not None and node.virtual:
+            node.absent = True
 
     def _act(self, actions: Any) -> None:
         for uid in actions.attempt_to_delete:
@@ -106,7 +111,7 @@ class GarbageCollector(Controller):
         node = self.graph.get(uid)
         if node is not None and not node.virtual:
             return "waiting" if node.deleting_dependents else "solid"
-        if self._absent.get(uid):
+        if node is not None and node.absent:
             return "absent"
         resource = self._resource(ref.get("apiVersion", ""), ref.get("kind", ""))
         if resource is None:
@@ -115,10 +120,10 @@ class GarbageCollector(Controller):
             live = await self.client.get(resource, ref.get("name", ""),
                                          namespace=namespace if resource.namespaced else None)
         except NotFound:
-            self._absent[uid] = True
+            self._mark_absent(uid)
             return "absent"
         if live["metadata"].get("uid") != uid:
-            self._absent[uid] = True
+            self._mark_absent(uid)
             return "absent"
         meta = live["metadata"]
         return "waiting" if meta.get("deletionTimestamp") and FOREGROUND in (meta.get("finalizers") or ()) else "solid"

@@ -39,6 +39,7 @@ class Node:
     being_deleted: bool = False
     deleting_dependents: bool = False                         # deleting, with foregroundDeletion
     orphaning: bool = False                                   # deleting, with orphan
+    absent: bool = False                                      # virtual, and known not to exist
 
     def owner_ref(self, owner_uid: str) -> dict | None:
         for ref in self.owners:
