@@ -1,0 +1,25 @@
+"""The resources this API server really serves (for the namespace deleter and the garbage
+collector, which act on every kind, discovered rather than listed here)."""
+from __future__ import annotations
+
+from pykube_plane.client import APIClient, APIResource
+
+# Groups of request-only kinds (reviews): nothing stored to list, watch or delete.
+_VIRTUAL_GROUPS = {"authorization.k8s.io", "authentication.k8s.io"}
+_VIRTUAL_PLURALS = {"bindings", "componentstatuses", "tokenreviews", "selfsubjectreviews"}
+
+
+async def served_resources(client: APIClient) -> list[APIResource]:
+    """Stored kinds, one row per (group, plural). Over HTTP from the discovery documents; an
+    in-process client knows its server's table already."""
+    rows = await client._discover()     # noqa: SLF001 — the client's discovery hook
+    if not rows:
+        rows = list(client.resources._builtin.resources)     # noqa: SLF001 — the in-process table
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for r in rows:
+        if r.group in _VIRTUAL_GROUPS or r.plural in _VIRTUAL_PLURALS or (r.group, r.plural) in seen:
+            continue
+        seen.add((r.group, r.plural))
+        out.append(r)
+    return out
