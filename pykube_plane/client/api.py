@@ -58,6 +58,11 @@ class APIClient(abc.ABC):
     async def _discover(self) -> list[APIResource]:
         return []
 
+    async def served_resources(self) -> list[APIResource]:
+        """What the server serves now (its discovery documents, asked afresh): for code that acts
+        on every kind, such as the namespace deleter and the garbage collector."""
+        return await self._discover()
+
     async def close(self) -> None:
         """Release connections (nothing to do in-process)."""
 

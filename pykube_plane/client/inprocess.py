@@ -49,6 +49,9 @@ class InProcessClient(APIClient):
             self._authenticated = False     # anonymous: a server that authenticates says 401
         self.user = user
 
+    async def _discover(self) -> list[APIResource]:
+        return [APIResource(**r) for r in self.server.api_resources()]
+
     # ------------------------------------------------------------------------------------------
 
     def _local_request(self, verb: str, resource: APIResource, namespace: str, name: str, subresource: str,

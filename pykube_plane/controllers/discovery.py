@@ -10,11 +10,8 @@ _VIRTUAL_PLURALS = {"bindings", "componentstatuses", "tokenreviews", "selfsubjec
 
 
 async def served_resources(client: APIClient) -> list[APIResource]:
-    """Stored kinds, one row per (group, plural). Over HTTP from the discovery documents; an
-    in-process client knows its server's table already."""
-    rows = await client._discover()     # noqa: SLF001 — the client's discovery hook
-    if not rows:
-        rows = list(client.resources._builtin.resources)     # noqa: SLF001 — the in-process table
+    """Stored kinds, one row per (group, plural), as the server serves them now."""
+    rows = await client.served_resources()
     seen: set[tuple[str, str]] = set()
     out = []
     for r in rows:
