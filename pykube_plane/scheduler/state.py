@@ -1,0 +1,258 @@
+"""ClusterState: the scheduler's view of nodes and the pods on them, kept in the compiled
+NodeTable (pykube_plane._sched), and the translation of one pod into a PodQuery for the kernels
+(interned strings, node affinity terms, and the per-node counts topology spread and inter-pod
+affinity need)."""
+from __future__ import annotations
+
+from array import array
+from typing import Any, Mapping
+
+from pykube_plane import _sched
+from pykube_plane.api.labels import SelectorError, selector_from_label_selector
+
+from . import podinfo
+
+OPERATORS = {"In": _sched.OP_IN, "NotIn": _sched.OP_NOT_IN, "Exists": _sched.OP_EXISTS,
+             "DoesNotExist": _sched.OP_DOES_NOT_EXIST, "Gt": _sched.OP_GT, "Lt": _sched.OP_LT}
+HARD_POD_AFFINITY_WEIGHT = 1
+
+
+def _selector(spec: Any):
+    try:
+        return selector_from_label_selector(spec)
+    except SelectorError:
+        return selector_from_label_selector(None)   # an invalid selector selects nothing
+
+
+class PodRecord:
+    """A pod counted on a node: what was added to the table, to take the same off again."""
+    __slots__ = ("pod", "node", "requests", "nonzero", "ports", "labels", "namespace", "terminating",
+                 "has_affinity")
+
+    def __init__(self, pod: Mapping, node: str, ports: list) -> None:
+        meta = pod.get("metadata") or {}
+        self.pod = pod
+        self.node = node
+        self.requests = podinfo.pod_requests(pod)
+        self.nonzero = podinfo.pod_requests(pod, nonzero=True)[:2]
+        self.ports = ports
+        self.labels = meta.get("labels") or {}
+        self.namespace = meta.get("namespace") or ""
+        self.terminating = bool(meta.get("deletionTimestamp"))
+        self.has_affinity = podinfo.has_pod_affinity(pod)
+
+
+class AffinityTerm:
+    """A pod (anti-)affinity term resolved against its owner's namespace."""
+    __slots__ = ("selector", "namespaces", "all_namespaces", "key")
+
+    def __init__(self, term: Mapping, owner_namespace: str) -> None:
+        self.selector = _selector(term.get("labelSelector"))
+        self.namespaces = set(term.get("namespaces") or ())
+        # An empty namespaceSelector means every namespace; a non-empty one is not evaluated
+        # (the scheduler does not watch namespaces) and adds nothing beyond `namespaces`.
+        self.all_namespaces = term.get("namespaceSelector") == {}
+        if not self.namespaces and term.get("namespaceSelector") is None:
+            self.namespaces = {owner_namespace}
+        self.key = term.get("topologyKey") or ""
+
+    def matches(self, namespace: str, labels: Mapping) -> bool:
+        return (self.all_namespaces or namespace in self.namespaces) and self.selector.matches(labels)
+
+
+class ClusterState:
+    def __init__(self) -> None:
+        self.table = _sched.NodeTable()
+        self.intern = self.table.interner.intern
+        self.nodes: dict[str, Mapping] = {}
+        self.pods: dict[str, PodRecord] = {}                 # "ns/name" -> record
+        self.pods_by_node: dict[str, dict[str, PodRecord]] = {}
+        self.affinity_pods: dict[str, PodRecord] = {}        # pods with pod (anti-)affinity
+
+    # -- nodes ---------------------------------------------------------------------------------
+    def set_node(self, node: Mapping) -> None:
+        name = node["metadata"]["name"]
+        intern = self.intern
+        self.nodes[name] = node
+        new = self.table.index_of(name) < 0
+        self.table.set_node(
+            name, podinfo.node_allocatable(node), bool((node.get("spec") or {}).get("unschedulable")),
+            [(intern(k), intern(v)) for k, v in ((node.get("metadata") or {}).get("labels") or {}).items()],
+            [(intern(k), intern(v), e) for k, v, e in podinfo.node_taints(node)],
+            [(intern(n), size) for n, size in podinfo.node_images(node)])
+        if new:     # pods seen before their node (or kept across its removal) count now
+            for record in self.pods_by_node.get(name, {}).values():
+                self.table.add_pod(name, record.requests, record.nonzero, record.ports)
+
+    def remove_node(self, name: str) -> None:
+        self.nodes.pop(name, None)
+        self.table.remove_node(name)
+
+    # -- pods ----------------------------------------------------------------------------------
+    def add_pod(self, pod: Mapping, node: str) -> PodRecord:
+        key = podinfo.pod_key(pod)
+        if key in self.pods:
+            self.remove_pod(key)
+        intern = self.intern
+        ports = [(intern(ip), intern(proto), port) for ip, proto, port in podinfo.host_ports(pod)]
+        record = PodRecord(pod, node, ports)
+        self.pods[key] = record
+        self.pods_by_node.setdefault(node, {})[key] = record
+        if record.has_affinity:
+            self.affinity_pods[key] = record
+        self.table.add_pod(node, record.requests, record.nonzero, ports)
+        return record
+
+    def remove_pod(self, key: str) -> PodRecord | None:
+        record = self.pods.pop(key, None)
+        if record is None:
+            return None
+        on_node = self.pods_by_node.get(record.node)
+        if on_node is not None:
+            on_node.pop(key, None)
+            if not on_node:
+                del self.pods_by_node[record.node]
+        self.affinity_pods.pop(key, None)
+        self.table.remove_pod(record.node, record.requests, record.nonzero, record.ports)
+        return record
+
+    # -- one pod as the kernels see it ---------------------------------------------------------
+    def _requirements(self, term: Mapping) -> list:
+        intern = self.intern
+        out = []
+        for expr in term.get("matchExpressions") or ():
+            op = OPERATORS.get(expr.get("operator"))
+            values = list(expr.get("values") or ())
+            key = intern(expr.get("key") or "")
+            if op in (_sched.OP_GT, _sched.OP_LT):
+                try:
+                    if len(values) != 1:
+                        raise ValueError
+                    out.append((key, op, int(values[0])))
+                except (TypeError, ValueError):
+                    out.append((key, _sched.OP_IN, []))     # an invalid requirement matches nothing
+            elif op is None:
+                out.append((key, _sched.OP_IN, []))
+            else:
+                out.append((key, op, [intern(str(v)) for v in values]))
+        for field in term.get("matchFields") or ():
+            op = OPERATORS.get(field.get("operator"))
+            if field.get("key") != "metadata.name" or op not in (_sched.OP_IN, _sched.OP_NOT_IN):
+                out.append((_sched.KEY_NODE_NAME, _sched.OP_IN, []))
+            else:
+                out.append((_sched.KEY_NODE_NAME, op, [intern(str(v)) for v in field.get("values") or ()]))
+        return out
+
+    def query(self, pod: Mapping) -> "_sched.PodQuery":
+        intern = self.intern
+        spec = pod.get("spec") or {}
+        affinity = podinfo.node_affinity(pod)
+        required = affinity.get("requiredDuringSchedulingIgnoredDuringExecution")
+        required_terms = None
+        if required is not None:
+            required_terms = [self._requirements(t) for t in required.get("nodeSelectorTerms") or ()]
+        preferred = [(p.get("weight", 0), self._requirements(p.get("preference") or {}))
+                     for p in affinity.get("preferredDuringSchedulingIgnoredDuringExecution") or ()]
+        tolerations = []
+        for t in spec.get("tolerations") or ():
+            key = t.get("key") or ""
+            tolerations.append((intern(key) if key else -1, 1 if t.get("operator") == "Exists" else 0,
+                                intern(t.get("value") or ""), podinfo.EFFECTS.get(t.get("effect"), 0)))
+        images, n_containers = podinfo.pod_images(pod)
+        node_name = spec.get("nodeName")
+        return _sched.PodQuery(
+            requests=podinfo.pod_requests(pod), nonzero=podinfo.pod_requests(pod, nonzero=True)[:2],
+            node_name=intern(node_name) if node_name else -1,
+            ports=[(intern(ip), intern(proto), port) for ip, proto, port in podinfo.host_ports(pod)],
+            tolerations=tolerations,
+            selector=[(intern(k), intern(str(v))) for k, v in (spec.get("nodeSelector") or {}).items()],
+            required=required_terms, preferred=preferred,
+            images=[intern(i) for i in images], n_containers=n_containers,
+            spread=self._spread(pod), interpod=self._interpod(pod))
+
+    def _zeros(self) -> array:
+        return array("q", bytes(8 * len(self.table)))
+
+    def _spread(self, pod: Mapping):
+        constraints = (pod.get("spec") or {}).get("topologySpreadConstraints") or ()
+        if not constraints:
+            return None
+        meta = pod.get("metadata") or {}
+        namespace, labels = meta.get("namespace") or "", meta.get("labels") or {}
+        hard, soft = [], []
+        index_of = self.table.index_of
+        for c in constraints:
+            selector = _selector(c.get("labelSelector"))
+            counts = self._zeros()
+            for node, records in self.pods_by_node.items():
+                i = index_of(node)
+                if i < 0:
+                    continue
+                counts[i] = sum(1 for r in records.values()
+                                if not r.terminating and r.namespace == namespace and selector.matches(r.labels))
+            entry = (self.intern(c.get("topologyKey") or ""), int(c.get("maxSkew") or 1),
+                     1 if selector.matches(labels) else 0, counts)
+            (hard if c.get("whenUnsatisfiable", "DoNotSchedule") == "DoNotSchedule" else soft).append(entry)
+        return hard, soft
+
+    def _interpod(self, pod: Mapping):
+        meta = pod.get("metadata") or {}
+        namespace, labels = meta.get("namespace") or "", meta.get("labels") or {}
+        affinity = [AffinityTerm(t, namespace) for t in podinfo.pod_affinity_terms(pod, "podAffinity", True)]
+        anti = [AffinityTerm(t, namespace) for t in podinfo.pod_affinity_terms(pod, "podAntiAffinity", True)]
+        preferred = [(w, AffinityTerm(t, namespace)) for w, t in podinfo.pod_affinity_terms(pod, "podAffinity", False)]
+        preferred += [(-w, AffinityTerm(t, namespace))
+                      for w, t in podinfo.pod_affinity_terms(pod, "podAntiAffinity", False)]
+        if not (affinity or anti or preferred or self.affinity_pods):
+            return None
+        index_of, intern = self.table.index_of, self.intern
+        by_key: dict[str, dict[str, array]] = {"affinity": {}, "anti": {}, "exist": {}, "score": {}}
+
+        def counts(kind: str, key: str) -> array:
+            found = by_key[kind].get(key)
+            if found is None:
+                found = by_key[kind][key] = self._zeros()
+            return found
+
+        for t in affinity:      # every term's key is checked, matched by pods or not
+            counts("affinity", t.key)
+        anti_entries = [(term, self._zeros()) for term in anti]
+        if affinity or anti or preferred:
+            for node, records in self.pods_by_node.items():
+                i = index_of(node)
+                if i < 0:
+                    continue
+                for r in records.values():
+                    if affinity and all(t.matches(r.namespace, r.labels) for t in affinity):
+                        for t in affinity:
+                            counts("affinity", t.key)[i] += 1
+                    for term, arr in anti_entries:
+                        if term.matches(r.namespace, r.labels):
+                            arr[i] += 1
+                    for weight, term in preferred:
+                        if term.matches(r.namespace, r.labels):
+                            counts("score", term.key)[i] += weight
+        for r in self.affinity_pods.values():
+            i = index_of(r.node)
+            if i < 0:
+                continue
+            for t in podinfo.pod_affinity_terms(r.pod, "podAntiAffinity", True):
+                term = AffinityTerm(t, r.namespace)
+                if term.matches(namespace, labels):
+                    counts("exist", term.key)[i] += 1
+            for t in podinfo.pod_affinity_terms(r.pod, "podAffinity", True):
+                term = AffinityTerm(t, r.namespace)
+                if term.matches(namespace, labels):
+                    counts("score", term.key)[i] += HARD_POD_AFFINITY_WEIGHT
+            for sign, kind in ((1, "podAffinity"), (-1, "podAntiAffinity")):
+                for w, t in podinfo.pod_affinity_terms(r.pod, kind, False):
+                    term = AffinityTerm(t, r.namespace)
+                    if term.matches(namespace, labels):
+                        counts("score", term.key)[i] += sign * w
+        return {
+            "affinity": [(intern(k), a) for k, a in by_key["affinity"].items()],
+            "affinity_self_match": bool(affinity) and all(t.matches(namespace, labels) for t in affinity),
+            "anti_affinity": [(intern(t.key), a) for t, a in anti_entries],
+            "existing_anti_affinity": [(intern(k), a) for k, a in by_key["exist"].items()],
+            "score": [(intern(k), a) for k, a in by_key["score"].items()],
+        }
