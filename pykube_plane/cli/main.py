@@ -16,6 +16,7 @@ SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
     "store": ("pykube_plane.cli.store_cmd", "store", "Run one store member (etcd v3 API)."),
     "kv": ("pykube_plane.cli.kv_cmd", "kv", "etcdctl-like client for a store or etcd."),
     "apiserver": ("pykube_plane.cli.apiserver_cmd", "apiserver", "Run the Kubernetes API server."),
+    "scheduler": ("pykube_plane.cli.scheduler_cmd", "scheduler", "Run the scheduler (binds pods to nodes)."),
 }
 
 

@@ -27,7 +27,7 @@ def _selector(spec: Any):
 class PodRecord:
     """A pod counted on a node: what was added to the table, to take the same off again."""
     __slots__ = ("pod", "node", "requests", "nonzero", "ports", "labels", "namespace", "terminating",
-                 "has_affinity")
+                 "has_affinity", "assumed")
 
     def __init__(self, pod: Mapping, node: str, ports: list) -> None:
         meta = pod.get("metadata") or {}
@@ -40,6 +40,7 @@ class PodRecord:
         self.namespace = meta.get("namespace") or ""
         self.terminating = bool(meta.get("deletionTimestamp"))
         self.has_affinity = podinfo.has_pod_affinity(pod)
+        self.assumed = False        # counted by the scheduler before the API server confirmed it
 
 
 class AffinityTerm:

@@ -1,0 +1,93 @@
+"""Preemption (DefaultPreemption's PostFilter): when a pod fits nowhere, find the node where
+evicting the fewest, lowest-priority pods makes it fit, delete them and nominate the node."""
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any, Mapping
+
+from pykube_plane import _sched
+from pykube_plane.client import ApiError
+
+from . import messages, podinfo
+
+if TYPE_CHECKING:
+    from .scheduler import Scheduler
+
+log = logging.getLogger("pykube_plane.scheduler")
+NOT_HELPFUL = "Preemption is not helpful for scheduling"
+NO_VICTIMS = "No preemption victims found for incoming pod"
+
+
+def _fits(scheduler: "Scheduler", pod: Mapping, node: str, profile) -> bool:
+    table = scheduler.state.table
+    pinned = {**pod, "spec": {**pod["spec"], "nodeName": node}}
+    result = table.run(scheduler.state.query(pinned), table.index_of(node), 1, profile.filters,
+                       profile.weights, score=False)
+    return len(result.feasible) == 1
+
+
+async def preempt(scheduler: "Scheduler", pod: Mapping, profile, result: Any) -> str | None:
+    """The "preemption: ..." part of the FailedScheduling message; None when victims were evicted."""
+    spec = pod.get("spec") or {}
+    if spec.get("preemptionPolicy") == "Never":
+        return "not eligible due to preemptionPolicy=Never."
+    state, table = scheduler.state, scheduler.state.table
+    n = len(table)
+    priority = podinfo.priority(pod)
+    failures: list[str] = []
+    best: tuple | None = None
+    async with scheduler.lock:
+        for i in range(n):
+            bits = result.reasons[i]
+            name = table.name_at(i)
+            if bits == 0 or bits & messages.UNRESOLVABLE:
+                failures.append(NOT_HELPFUL)
+                continue
+            candidates = sorted((r for r in state.pods_by_node.get(name, {}).values()
+                                 if podinfo.priority(r.pod) < priority and not r.terminating),
+                                key=lambda r: podinfo.priority(r.pod))
+            if not candidates:
+                failures.append(NO_VICTIMS)
+                continue
+            removed = [state.remove_pod(podinfo.pod_key(r.pod)) for r in candidates]
+            try:
+                if not _fits(scheduler, pod, name, profile):
+                    failures.append(NO_VICTIMS)
+                    continue
+                victims = []
+                # Reprieve: put back the most important pods first while the preemptor still fits.
+                for record in reversed(removed):
+                    state.add_pod(record.pod, name)
+                    if not _fits(scheduler, pod, name, profile):
+                        state.remove_pod(podinfo.pod_key(record.pod))
+                        victims.append(record)
+                rank = (max(podinfo.priority(v.pod) for v in victims) if victims else -(1 << 62), len(victims))
+                if victims and (best is None or rank < best[0]):
+                    best = (rank, name, [v.pod for v in victims])
+            finally:
+                for record in removed:
+                    if podinfo.pod_key(record.pod) not in state.pods:
+                        state.add_pod(record.pod, name)
+    if best is None:
+        counts: dict[str, int] = {}
+        for f in failures:
+            counts[f] = counts.get(f, 0) + 1
+        parts = sorted(f"{c} {r}" for r, c in counts.items())
+        return f"0/{n} nodes are available: {', '.join(parts)}."
+    _, node, victims = best
+    meta = pod["metadata"]
+    scheduler.nominated[podinfo.pod_key(pod)] = (node, pod)
+    try:
+        await scheduler.client.patch("pods", meta["name"], {"status": {"nominatedNodeName": node}},
+                                     namespace=meta.get("namespace"), subresource="status")
+    except ApiError as e:
+        log.info("could not nominate %s for %s: %s", node, podinfo.pod_key(pod), e)
+    for victim in victims:
+        vmeta = victim["metadata"]
+        try:
+            await scheduler.client.delete("pods", vmeta["name"], namespace=vmeta.get("namespace"))
+            await scheduler.record_event(victim, "Normal", "Preempted",
+                                         f"Preempted by pod {meta.get('uid')} on node {node}")
+        except ApiError as e:
+            log.info("could not preempt %s: %s", podinfo.pod_key(victim), e)
+    return None

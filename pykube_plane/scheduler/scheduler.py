@@ -1,0 +1,283 @@
+"""The Scheduler: pod and node informers feed ClusterState (the compiled NodeTable) and the
+scheduling queue; one loop takes the next pod, runs the kernels (in a worker thread, without the
+GIL, when the cluster is big enough to matter), assumes the pod on the chosen node and binds it
+through pods/{name}/binding in the background with bounded concurrency. Failures record the
+PodScheduled condition and a FailedScheduling event with Kubernetes' message."""
+from __future__ import annotations
+
+import asyncio
+import datetime
+import logging
+import random
+import socket
+import time
+from typing import Any, Mapping
+
+from pykube_plane import _sched
+from pykube_plane.client import ApiError, Conflict, NotFound, SharedInformerFactory
+
+from . import messages, podinfo
+from .config import DEFAULT_SCHEDULER, SchedulerConfig
+from .metrics import SchedulerMetrics
+from .preemption import preempt
+from .queue import SchedulingQueue
+from .state import ClusterState
+
+log = logging.getLogger("pykube_plane.scheduler")
+THREAD_THRESHOLD_NODES = 500        # below this a kernel call takes well under a millisecond
+FLUSH_INTERVAL = 1.0
+
+
+def now_rfc3339() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class Scheduler:
+    def __init__(self, client: Any, config: SchedulerConfig | None = None, *, identity: str | None = None,
+                 plugins: Mapping[str, Any] | None = None, bind_concurrency: int = 32,
+                 metrics: SchedulerMetrics | None = None, rng: random.Random | None = None) -> None:
+        self.client = client
+        self.config = config or SchedulerConfig()
+        self.profiles = self.config.profiles
+        self.plugins = dict(plugins or {})
+        self.identity = identity or socket.gethostname()
+        self.metrics = metrics or SchedulerMetrics()
+        self.state = ClusterState()
+        self.queue = SchedulingQueue()
+        self.lock = asyncio.Lock()          # the table is never changed while a kernel reads it
+        self.rng = rng or random.Random()
+        self.next_start = 0
+        self.bind_slots = asyncio.Semaphore(bind_concurrency)
+        self.factory = SharedInformerFactory(client)
+        self.tasks: set[asyncio.Task] = set()
+        self._loop_task: asyncio.Task | None = None
+        self.scheduled = 0
+        self.nominated: dict[str, tuple[str, Mapping]] = {}    # preemptors: key -> (node, pod)
+
+    # ---- informers -----------------------------------------------------------------------------
+    def _responsible(self, pod: Mapping) -> bool:
+        return ((pod.get("spec") or {}).get("schedulerName") or DEFAULT_SCHEDULER) in self.profiles
+
+    @staticmethod
+    def _assigned(pod: Mapping) -> bool:
+        return bool((pod.get("spec") or {}).get("nodeName"))
+
+    @staticmethod
+    def _terminal(pod: Mapping) -> bool:
+        return (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed")
+
+    async def on_node(self, node: Mapping) -> None:
+        async with self.lock:
+            self.state.set_node(node)
+        self.queue.move_all_to_active_or_backoff()
+
+    async def on_node_delete(self, node: Mapping) -> None:
+        async with self.lock:
+            self.state.remove_node(node["metadata"]["name"])
+
+    async def on_pod(self, pod: Mapping) -> None:
+        key = podinfo.pod_key(pod)
+        if self._assigned(pod):
+            self.queue.delete(key)
+            self.nominated.pop(key, None)
+            async with self.lock:
+                if self._terminal(pod):
+                    if self.state.remove_pod(key) is not None:
+                        self.queue.move_all_to_active_or_backoff()
+                else:
+                    self.state.add_pod(pod, pod["spec"]["nodeName"])
+        elif self._responsible(pod) and not (pod.get("metadata") or {}).get("deletionTimestamp"):
+            self.queue.update(pod)
+
+    async def on_pod_delete(self, pod: Mapping) -> None:
+        key = podinfo.pod_key(pod)
+        self.queue.delete(key)
+        self.nominated.pop(key, None)
+        async with self.lock:
+            removed = self.state.remove_pod(key)
+        if removed is not None:
+            self.queue.move_all_to_active_or_backoff()
+
+    async def start(self) -> None:
+        nodes = self.factory.informer("nodes")
+        pods = self.factory.informer("pods")
+        nodes.add_event_handler(on_add=self.on_node, on_update=lambda old, new: self.on_node(new),
+                                on_delete=self.on_node_delete)
+        pods.add_event_handler(on_add=self.on_pod, on_update=lambda old, new: self.on_pod(new),
+                               on_delete=self.on_pod_delete)
+        self.factory.start()
+        await self.factory.wait_for_sync(timeout=60)
+        self._loop_task = asyncio.create_task(self._run())
+        self._spawn(self._flush_loop())
+
+    async def stop(self) -> None:
+        self.queue.close()
+        if self._loop_task is not None:
+            self._loop_task.cancel()
+        for task in list(self.tasks):
+            task.cancel()
+        await asyncio.gather(*([self._loop_task] if self._loop_task else []), *self.tasks, return_exceptions=True)
+        await self.factory.shutdown()
+
+    def _spawn(self, coro) -> asyncio.Task:
+        task = asyncio.create_task(coro)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+        return task
+
+    async def _flush_loop(self) -> None:
+        while True:
+            await asyncio.sleep(FLUSH_INTERVAL)
+            self.queue.flush()
+            self.metrics.set_pending(self.queue.sizes())
+
+    # ---- the scheduling loop -------------------------------------------------------------------
+    async def _run(self) -> None:
+        while True:
+            pod = await self.queue.pop()
+            if pod is None:
+                return
+            try:
+                await self.schedule_one(pod)
+            except asyncio.CancelledError:
+                raise
+            except Exception:       # one bad pod never stops the loop
+                log.exception("scheduling %s failed", podinfo.pod_key(pod))
+                self.queue.requeue_backoff(podinfo.pod_key(pod))
+            self.metrics.set_pending(self.queue.sizes())
+
+    async def find_nodes(self, pod: Mapping, profile) -> tuple[list[tuple[str, int]], list[str], int, Any]:
+        """Feasible (node, score) pairs, and when none: each filtered node's reasons."""
+        async with self.lock:
+            state = self.state
+            table = state.table
+            n = len(table)
+            if n == 0:
+                return [], [], 0, None
+            # Room made by preemption is kept for its preemptors: nominated pods of at least this
+            # pod's priority count on their nominated nodes while this pod is filtered.
+            key, priority = podinfo.pod_key(pod), podinfo.priority(pod)
+            reserved = [(k, node, p) for k, (node, p) in self.nominated.items()
+                        if k != key and podinfo.priority(p) >= priority and k not in state.pods]
+            for k, node, p in reserved:
+                state.add_pod(p, node)
+            python_filters = [self.plugins[name] for name in profile.python_filters]
+            to_find = n if python_filters else profile.num_feasible_nodes_to_find(n)
+            start = self.next_start % n
+            try:
+                args = (state.query(pod), start, to_find, profile.filters, profile.weights,
+                        profile.most_allocated)
+                if n >= THREAD_THRESHOLD_NODES:
+                    result = await asyncio.to_thread(table.run, *args)
+                else:
+                    result = table.run(*args)
+            finally:
+                for k, node, p in reserved:
+                    state.remove_pod(k)
+            self.next_start = (start + result.processed) % n
+            names = [table.name_at(i) for i in result.feasible]
+            totals = list(result.total)
+            reasons: list[str] = []
+            for i in range(n):
+                if result.reasons[i]:
+                    reasons.extend(messages.node_reasons(table, result, i))
+            if python_filters:
+                kept = []
+                for name, total in zip(names, totals):
+                    node = state.nodes[name]
+                    failure = next((r for r in (p.filter(pod, node) for p in python_filters) if r), None)
+                    if failure:
+                        reasons.append(failure)
+                    else:
+                        kept.append((name, total))
+                kept = kept[:profile.num_feasible_nodes_to_find(n)]
+            else:
+                kept = list(zip(names, totals))
+            for plugin_name, weight in profile.python_scores.items():
+                plugin = self.plugins[plugin_name]
+                kept = [(name, total + weight * int(plugin.score(pod, state.nodes[name]))) for name, total in kept]
+            return kept, reasons, n, result
+
+    def select_host(self, scored: list[tuple[str, int]]) -> str:
+        """The best score; ties broken at random (reservoir sampling, like selectHost)."""
+        best, best_score, ties = scored[0][0], scored[0][1], 1
+        for name, score in scored[1:]:
+            if score > best_score:
+                best, best_score, ties = name, score, 1
+            elif score == best_score:
+                ties += 1
+                if self.rng.randrange(ties) == 0:
+                    best = name
+        return best
+
+    async def schedule_one(self, pod: Mapping) -> None:
+        started = time.perf_counter()
+        key = podinfo.pod_key(pod)
+        profile = self.profiles[(pod.get("spec") or {}).get("schedulerName") or DEFAULT_SCHEDULER]
+        scored, reasons, n, result = await self.find_nodes(pod, profile)
+        if not scored:
+            if n == 0:
+                message = "no nodes available to schedule pods"
+            else:
+                outcome = await preempt(self, pod, profile, result)
+                message = messages.fit_error(n, reasons, outcome)
+            self.metrics.attempt("unschedulable", profile.scheduler_name, time.perf_counter() - started)
+            self.queue.requeue_unschedulable(key)
+            self._spawn(self.record_failure(pod, "Unschedulable", message))
+            return
+        node = self.select_host(scored)
+        assumed = {**pod, "spec": {**pod["spec"], "nodeName": node}}
+        async with self.lock:
+            self.state.add_pod(assumed, node).assumed = True     # counted at once, before the binding
+        self.queue.done(key)
+        self._spawn(self.bind(pod, node, started, profile.scheduler_name))
+
+    async def bind(self, pod: Mapping, node: str, started: float, profile: str) -> None:
+        meta = pod["metadata"]
+        key = podinfo.pod_key(pod)
+        async with self.bind_slots:
+            try:
+                await self.client.bind(meta["name"], node, namespace=meta.get("namespace"))
+            except (Conflict, NotFound, ApiError) as e:
+                async with self.lock:
+                    record = self.state.pods.get(key)
+                    if record is not None and record.assumed:
+                        self.state.remove_pod(key)          # forget the assumed pod
+                self.metrics.attempt("error", profile, time.perf_counter() - started)
+                if not isinstance(e, NotFound) and key in self.queue.pods:
+                    self.queue.requeue_backoff(key)
+                    self._spawn(self.record_failure(pod, "SchedulerError", f"binding rejected: {e.message}"))
+                return
+        self.scheduled += 1
+        self.metrics.attempt("scheduled", profile, time.perf_counter() - started)
+        self._spawn(self.record_event(pod, "Normal", "Scheduled",
+                                      f"Successfully assigned {key} to {node}"))
+
+    # ---- what users see ------------------------------------------------------------------------
+    async def record_failure(self, pod: Mapping, reason: str, message: str) -> None:
+        meta = pod["metadata"]
+        condition = {"type": "PodScheduled", "status": "False", "reason": reason, "message": message,
+                     "lastProbeTime": None, "lastTransitionTime": now_rfc3339()}
+        try:
+            await self.client.patch("pods", meta["name"], {"status": {"conditions": [condition]}},
+                                    namespace=meta.get("namespace"), subresource="status", patch_type="strategic")
+        except ApiError as e:
+            log.info("could not set PodScheduled on %s: %s", podinfo.pod_key(pod), e)
+        await self.record_event(pod, "Warning", "FailedScheduling", message)
+
+    async def record_event(self, pod: Mapping, type_: str, reason: str, message: str) -> None:
+        meta = pod["metadata"]
+        stamp = now_rfc3339()
+        event = {"apiVersion": "v1", "kind": "Event",
+                 "metadata": {"name": f"{meta['name']}.{time.time_ns():x}", "namespace": meta.get("namespace") or "default"},
+                 "involvedObject": {"apiVersion": "v1", "kind": "Pod", "name": meta["name"],
+                                    "namespace": meta.get("namespace"), "uid": meta.get("uid"),
+                                    "resourceVersion": meta.get("resourceVersion")},
+                 "reason": reason, "message": message, "type": type_, "count": 1,
+                 "firstTimestamp": stamp, "lastTimestamp": stamp, "action": "Scheduling",
+                 "source": {"component": "default-scheduler"}, "reportingComponent": "default-scheduler",
+                 "reportingInstance": self.identity}
+        try:
+            await self.client.create(event)
+        except ApiError as e:
+            log.info("could not record event for %s: %s", podinfo.pod_key(pod), e)

@@ -1,0 +1,155 @@
+"""The Scheduler object in-process over an InProcessClient on a real APIServer and Store: the
+queue, assume/bind, preemption, profiles by schedulerName, Python plugins."""
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from pykube_plane.client import InProcessClient, NotFound
+from pykube_plane.scheduler import Scheduler, SchedulerConfig
+
+
+@pytest.fixture
+async def api_server(tmp_path):
+    from pykube_plane.apiserver.server import APIServer
+    from pykube_plane.store.store import Store
+    store = await Store.open(tmp_path / "store", fsync=False)
+    server = APIServer(store, port=0, bookmark_interval=0.2)
+    await server.start()
+    yield server
+    await server.stop()
+    await store.close()
+
+
+@pytest.fixture
+async def client(api_server):
+    async with InProcessClient(api_server) as c:
+        yield c
+
+
+async def add_node(client, name: str, cpu: str = "4", labels: dict | None = None, taints=None) -> None:
+    await client.create({"apiVersion": "v1", "kind": "Node",
+                         "metadata": {"name": name, "labels": {"kubernetes.io/hostname": name, **(labels or {})}},
+                         "spec": {"taints": taints or []}})
+    node = await client.get("nodes", name)
+    node["status"] = {"allocatable": {"cpu": cpu, "memory": "8Gi", "pods": "110"},
+                      "capacity": {"cpu": cpu, "memory": "8Gi", "pods": "110"}}
+    await client.update_status(node)
+
+
+def pod(name: str, cpu: str = "100m", **spec) -> dict:
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": "default",
+                                                            "labels": spec.pop("labels", {})},
+            "spec": {"containers": [{"name": "c", "image": "nginx",
+                                     "resources": {"requests": {"cpu": cpu}}}], **spec}}
+
+
+async def eventually(check, timeout: float = 30.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = await check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out; last {value!r}")
+        await asyncio.sleep(0.05)
+
+
+async def node_of(client, name: str) -> str:
+    return (await client.get("pods", name, namespace="default"))["spec"].get("nodeName", "")
+
+
+async def events(client, name: str, reason: str) -> list[str]:
+    items = (await client.list("events", namespace="default",
+                               field_selector=f"involvedObject.name={name}"))["items"]
+    return [e["message"] for e in items if e["reason"] == reason]
+
+
+async def test_preemption_evicts_lower_priority(client):
+    await client.create({"apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass",
+                         "metadata": {"name": "high"}, "value": 1000})
+    await client.create({"apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass",
+                         "metadata": {"name": "polite"}, "value": 1000, "preemptionPolicy": "Never"})
+    await add_node(client, "n1", cpu="1")
+    scheduler = Scheduler(client)
+    await scheduler.start()
+    try:
+        # No kubelet here: a victim with a grace period would stay Terminating for ever.
+        await client.create(pod("low", cpu="800m", terminationGracePeriodSeconds=0))
+        assert await eventually(lambda: node_of(client, "low")) == "n1"
+        await client.create(pod("polite", cpu="800m", priorityClassName="polite"))
+        message = (await eventually(lambda: events(client, "polite", "FailedScheduling")))[0]
+        assert message == ("0/1 nodes are available: 1 Insufficient cpu. "
+                           "preemption: not eligible due to preemptionPolicy=Never.")
+        await client.create(pod("high", cpu="800m", priorityClassName="high"))
+
+        async def low_gone():
+            try:
+                await client.get("pods", "low", namespace="default")
+                return False
+            except NotFound:
+                return True
+        await eventually(low_gone)
+        assert await eventually(lambda: node_of(client, "high")) == "n1"
+        assert (await client.get("pods", "polite", namespace="default"))["spec"].get("nodeName") is None
+    finally:
+        await scheduler.stop()
+
+
+class OnlyEvenNodes:
+    """A Python plugin: filters out nodes whose name ends in an odd digit, prefers higher digits."""
+    name = "OnlyEvenNodes"
+
+    def filter(self, pod, node):
+        return None if int(node["metadata"]["name"][-1]) % 2 == 0 else "node(s) were odd"
+
+    def score(self, pod, node):
+        return int(node["metadata"]["name"][-1]) * 10
+
+
+async def test_profiles_and_python_plugins(client):
+    config = SchedulerConfig.from_yaml("""
+apiVersion: kubescheduler.config.k8s.io/v1
+kind: KubeSchedulerConfiguration
+profiles:
+- schedulerName: default-scheduler
+- schedulerName: even-scheduler
+  plugins:
+    multiPoint:
+      enabled:
+      - name: OnlyEvenNodes
+        weight: 100
+  pluginConfig:
+  - name: NodeResourcesFit
+    args: {scoringStrategy: {type: MostAllocated}}
+""", python_plugins={"OnlyEvenNodes": OnlyEvenNodes()})
+    for i in range(1, 6):
+        await add_node(client, f"node-{i}")
+    scheduler = Scheduler(client, config, plugins={"OnlyEvenNodes": OnlyEvenNodes()})
+    await scheduler.start()
+    try:
+        await client.create(pod("even", schedulerName="even-scheduler"))
+        assert await eventually(lambda: node_of(client, "even")) == "node-4"
+        await client.create(pod("other", schedulerName="someone-else"))
+        await client.create(pod("gated", schedulingGates=[{"name": "wait"}]))
+        await client.create(pod("normal"))
+        assert await eventually(lambda: node_of(client, "normal"))
+        await asyncio.sleep(0.5)
+        assert await node_of(client, "other") == ""         # not ours: left alone
+        assert await node_of(client, "gated") == ""         # gated: held back
+        assert scheduler.queue.sizes()["gated"] == 1
+        gated = await client.get("pods", "gated", namespace="default")
+        gated["spec"]["schedulingGates"] = []
+        await client.update(gated)
+        assert await eventually(lambda: node_of(client, "gated"))
+        # Everything unfit for the even profile: the plugin's reason shows in the message.
+        await client.create(pod("odd-only", schedulerName="even-scheduler",
+                                nodeSelector={"kubernetes.io/hostname": "node-3"}))
+        message = (await eventually(lambda: events(client, "odd-only", "FailedScheduling")))[0]
+        assert message == ("0/5 nodes are available: 1 node(s) were odd, 4 node(s) didn't match Pod's node "
+                           "affinity/selector. preemption: 0/5 nodes are available: 5 Preemption is not helpful "
+                           "for scheduling."), message
+    finally:
+        await scheduler.stop()
