@@ -2,7 +2,7 @@
 # host ports, images, all strings interned to ints) and the default plugins' filter and score
 # kernels over it. No I/O, no clock; the kernels run without the GIL.
 
-from libc.stdint cimport int32_t, int64_t, uint32_t
+from libc.stdint cimport int32_t, int64_t, uint32_t, uint64_t
 
 
 # Per-node variable-length data; each array is malloc'd and owned by its node slot.
@@ -70,6 +70,7 @@ cdef class RunResult:
     cdef readonly object reasons        # array('I') per node: why it was filtered (0: feasible or not visited)
     cdef readonly object untolerated    # array('i') per node: index of the untolerated taint
     cdef readonly int32_t processed     # nodes the filters visited
+    cdef readonly int32_t best          # position in feasible of the chosen node, -1: none
 
 
 cdef class Interner:

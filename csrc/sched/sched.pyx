@@ -4,7 +4,7 @@ the default plugins' filters and scores in one pass without the GIL. See sched.p
 
 from cpython cimport array
 from libc.math cimport log, round as c_round, sqrt, fabs
-from libc.stdint cimport int32_t, int64_t, uint32_t
+from libc.stdint cimport int32_t, int64_t, uint32_t, uint64_t
 from libc.stdlib cimport calloc, free, malloc, realloc
 from libc.string cimport memcpy, memset
 

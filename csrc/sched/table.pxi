@@ -217,17 +217,20 @@ cdef class NodeTable:
         return (self.interner.string(taint[0]), self.interner.string(taint[1]), taint[2])
 
     def run(self, PodQuery pod, int32_t start, int32_t num_to_find, uint32_t filters, weights,
-            bint most_allocated=False, bint score=True):
+            bint most_allocated=False, bint score=True, uint64_t tie_seed=0):
         """Filter the nodes from `start` (wrapping) until `num_to_find` are feasible, then score
         those. pod.spread = (hard, soft) lists of (topology key id, maxSkew, selfMatch, per-node
         matching pod counts); pod.interpod = dict of lists of (topology key id, per-node
         array('q')): "affinity" (pods matching all required affinity terms), "anti_affinity",
-        "existing_anti_affinity", "score" (weights), and "affinity_self_match" (bool)."""
+        "existing_anti_affinity", "score" (weights), and "affinity_self_match" (bool).
+        result.best is the position in result.feasible of the highest total, ties broken by
+        tie_seed (uniformly, given a random seed), -1 when nothing is feasible."""
         cdef int32_t n = self.n, n_strings = len(self.interner)
         cdef RunResult result = RunResult()
         cdef int64_t w[7]
-        cdef int32_t k, j
+        cdef int32_t k, j, ties, pick
         cdef int64_t *total
+        cdef int64_t best_score
         for k in range(N_SCORES):
             w[k] = weights[k]
         if start < 0 or (n and start >= n):
@@ -283,6 +286,24 @@ cdef class NodeTable:
                 for j in range(n_feasible):
                     for k in range(N_SCORES):
                         total[j] += w[k] * scores[k * n_feasible + j]
+            result.best = -1
+            if n_feasible:
+                total = <int64_t *> (<array.array> result.total).data.as_voidptr
+                best_score = total[0]
+                ties = 0
+                for j in range(n_feasible):
+                    if total[j] > best_score:
+                        best_score = total[j]
+                        ties = 0
+                    if total[j] == best_score:
+                        ties += 1
+                pick = <int32_t> (tie_seed % <uint64_t> ties)
+                for j in range(n_feasible):
+                    if total[j] == best_score:
+                        if pick == 0:
+                            result.best = j
+                            break
+                        pick -= 1
         finally:
             free(feasible)
             free(scores)
@@ -309,6 +330,8 @@ cdef class NodeTable:
         cdef int32_t i, c, val
         cdef int64_t *numbers = self.interner.numbers
         cdef char *is_number = self.interner.is_number
+        if n_hard + n_aff + n_anti + n_exist == 0:
+            return
         for i in range(n):
             if n_hard and has_all_keys(&self.var[i], hard, n_hard) and \
                     affinity_matches(q, &self.var[i], self.name_ids[i], numbers, is_number):
@@ -336,7 +359,7 @@ cdef class NodeTable:
         cdef char *is_number = self.interner.is_number
         cdef bint any_affinity_pod = False, pods_exist
         # Were pods matching the required affinity found in any domain at all?
-        for i in range(n):
+        for i in range(n if n_aff else 0):
             for c in range(n_aff):
                 if node_label(&self.var[i], aff[c].key) >= 0 and aff[c].per_node[i] > 0:
                     any_affinity_pod = True

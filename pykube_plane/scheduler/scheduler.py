@@ -146,14 +146,19 @@ class Scheduler:
                 self.queue.requeue_backoff(podinfo.pod_key(pod))
             self.metrics.set_pending(self.queue.sizes())
 
-    async def find_nodes(self, pod: Mapping, profile) -> tuple[list[tuple[str, int]], list[str], int, Any]:
-        """Feasible (node, score) pairs, and when none: each filtered node's reasons."""
+    def _needs_thread(self, query, n: int) -> bool:
+        """Only pods with topology spread or inter-pod terms cost more than a few hundred
+        microseconds in the kernel on big clusters: those run in a worker thread (no GIL)."""
+        return n >= THREAD_THRESHOLD_NODES and bool(query.spread != ((), ()) or query.interpod)
+
+    async def find_node(self, pod: Mapping, profile) -> tuple[str | None, list[str], int, Any]:
+        """The chosen node, or None and each filtered node's reasons (Kubernetes' texts)."""
         async with self.lock:
             state = self.state
             table = state.table
             n = len(table)
             if n == 0:
-                return [], [], 0, None
+                return None, [], 0, None
             # Room made by preemption is kept for its preemptors: nominated pods of at least this
             # pod's priority count on their nominated nodes while this pod is filtered.
             key, priority = podinfo.pod_key(pod), podinfo.priority(pod)
@@ -165,9 +170,10 @@ class Scheduler:
             to_find = n if python_filters else profile.num_feasible_nodes_to_find(n)
             start = self.next_start % n
             try:
-                args = (state.query(pod), start, to_find, profile.filters, profile.weights,
-                        profile.most_allocated)
-                if n >= THREAD_THRESHOLD_NODES:
+                query = state.query(pod)
+                args = (query, start, to_find, profile.filters, profile.weights, profile.most_allocated,
+                        True, self.rng.getrandbits(63))
+                if self._needs_thread(query, n):
                     result = await asyncio.to_thread(table.run, *args)
                 else:
                     result = table.run(*args)
@@ -175,28 +181,36 @@ class Scheduler:
                 for k, node, p in reserved:
                     state.remove_pod(k)
             self.next_start = (start + result.processed) % n
-            names = [table.name_at(i) for i in result.feasible]
-            totals = list(result.total)
-            reasons: list[str] = []
-            for i in range(n):
-                if result.reasons[i]:
-                    reasons.extend(messages.node_reasons(table, result, i))
-            if python_filters:
-                kept = []
-                for name, total in zip(names, totals):
-                    node = state.nodes[name]
-                    failure = next((r for r in (p.filter(pod, node) for p in python_filters) if r), None)
-                    if failure:
-                        reasons.append(failure)
-                    else:
-                        kept.append((name, total))
-                kept = kept[:profile.num_feasible_nodes_to_find(n)]
-            else:
-                kept = list(zip(names, totals))
+            if not python_filters and not profile.python_scores:
+                if result.best >= 0:
+                    return table.name_at(result.feasible[result.best]), [], n, result
+                return None, self._reasons(result), n, result
+            # The slower path: Python plugins see node objects.
+            reasons = self._reasons(result)
+            kept = []
+            for i, total in zip(result.feasible, result.total):
+                name = table.name_at(i)
+                node = state.nodes[name]
+                failure = next((r for r in (p.filter(pod, node) for p in python_filters) if r), None)
+                if failure:
+                    reasons.append(failure)
+                else:
+                    kept.append((name, total))
+            kept = kept[:profile.num_feasible_nodes_to_find(n)]
             for plugin_name, weight in profile.python_scores.items():
                 plugin = self.plugins[plugin_name]
                 kept = [(name, total + weight * int(plugin.score(pod, state.nodes[name]))) for name, total in kept]
-            return kept, reasons, n, result
+            if not kept:
+                return None, reasons, n, result
+            return self.select_host(kept), [], n, result
+
+    def _reasons(self, result) -> list[str]:
+        table = self.state.table
+        reasons: list[str] = []
+        for i, bits in enumerate(result.reasons):
+            if bits:
+                reasons.extend(messages.node_reasons(table, result, i))
+        return reasons
 
     def select_host(self, scored: list[tuple[str, int]]) -> str:
         """The best score; ties broken at random (reservoir sampling, like selectHost)."""
@@ -214,8 +228,8 @@ class Scheduler:
         started = time.perf_counter()
         key = podinfo.pod_key(pod)
         profile = self.profiles[(pod.get("spec") or {}).get("schedulerName") or DEFAULT_SCHEDULER]
-        scored, reasons, n, result = await self.find_nodes(pod, profile)
-        if not scored:
+        node, reasons, n, result = await self.find_node(pod, profile)
+        if node is None:
             if n == 0:
                 message = "no nodes available to schedule pods"
             else:
@@ -225,7 +239,6 @@ class Scheduler:
             self.queue.requeue_unschedulable(key)
             self._spawn(self.record_failure(pod, "Unschedulable", message))
             return
-        node = self.select_host(scored)
         assumed = {**pod, "spec": {**pod["spec"], "nodeName": node}}
         async with self.lock:
             self.state.add_pod(assumed, node).assumed = True     # counted at once, before the binding

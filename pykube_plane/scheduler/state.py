@@ -27,7 +27,7 @@ def _selector(spec: Any):
 class PodRecord:
     """A pod counted on a node: what was added to the table, to take the same off again."""
     __slots__ = ("pod", "node", "requests", "nonzero", "ports", "labels", "namespace", "terminating",
-                 "has_affinity", "assumed")
+                 "has_affinity", "assumed", "terms")
 
     def __init__(self, pod: Mapping, node: str, ports: list) -> None:
         meta = pod.get("metadata") or {}
@@ -41,6 +41,7 @@ class PodRecord:
         self.terminating = bool(meta.get("deletionTimestamp"))
         self.has_affinity = podinfo.has_pod_affinity(pod)
         self.assumed = False        # counted by the scheduler before the API server confirmed it
+        self.terms = _existing_terms(pod, self.namespace) if self.has_affinity else None
 
 
 class AffinityTerm:
@@ -59,6 +60,16 @@ class AffinityTerm:
 
     def matches(self, namespace: str, labels: Mapping) -> bool:
         return (self.all_namespaces or namespace in self.namespaces) and self.selector.matches(labels)
+
+
+def _existing_terms(pod: Mapping, namespace: str) -> dict:
+    """An assigned pod's own (anti-)affinity terms, parsed once: how it judges incoming pods."""
+    return {
+        "anti_required": [AffinityTerm(t, namespace) for t in podinfo.pod_affinity_terms(pod, "podAntiAffinity", True)],
+        "affinity_required": [AffinityTerm(t, namespace) for t in podinfo.pod_affinity_terms(pod, "podAffinity", True)],
+        "preferred": [(w, AffinityTerm(t, namespace)) for w, t in podinfo.pod_affinity_terms(pod, "podAffinity", False)]
+        + [(-w, AffinityTerm(t, namespace)) for w, t in podinfo.pod_affinity_terms(pod, "podAntiAffinity", False)],
+    }
 
 
 class ClusterState:
@@ -237,19 +248,15 @@ class ClusterState:
             i = index_of(r.node)
             if i < 0:
                 continue
-            for t in podinfo.pod_affinity_terms(r.pod, "podAntiAffinity", True):
-                term = AffinityTerm(t, r.namespace)
+            for term in r.terms["anti_required"]:
                 if term.matches(namespace, labels):
                     counts("exist", term.key)[i] += 1
-            for t in podinfo.pod_affinity_terms(r.pod, "podAffinity", True):
-                term = AffinityTerm(t, r.namespace)
+            for term in r.terms["affinity_required"]:
                 if term.matches(namespace, labels):
                     counts("score", term.key)[i] += HARD_POD_AFFINITY_WEIGHT
-            for sign, kind in ((1, "podAffinity"), (-1, "podAntiAffinity")):
-                for w, t in podinfo.pod_affinity_terms(r.pod, kind, False):
-                    term = AffinityTerm(t, r.namespace)
-                    if term.matches(namespace, labels):
-                        counts("score", term.key)[i] += sign * w
+            for weight, term in r.terms["preferred"]:
+                if term.matches(namespace, labels):
+                    counts("score", term.key)[i] += weight
         return {
             "affinity": [(intern(k), a) for k, a in by_key["affinity"].items()],
             "affinity_self_match": bool(affinity) and all(t.matches(namespace, labels) for t in affinity),

@@ -1,0 +1,246 @@
+"""Scheduler throughput in the shape of Kubernetes' scheduler_perf: nodes are created, then
+`init` pods are scheduled, then `measure` pods are created and the time from the first create to
+the last binding the API server accepted gives pods/s (created -> bound, end to end). Everything
+runs in one process and one event loop (uvloop): an APIServer on the embedded Store (fsync off),
+an InProcessClient, and the Scheduler, as `kplane up` runs them.
+
+In the same run, the compiled kernels against the plain-Python reference
+(tests/scheduler/reference.py) on the same random cluster and pods: pods filtered and scored per
+second each way, and the ratio.
+
+    .venv/bin/python benchmarks/bench_scheduler.py [--basic-nodes 5000 --basic-pods 10000] [--quick]
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime
+import json
+import os
+import platform
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import uvloop
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from pykube_plane import _sched  # noqa: E402
+from pykube_plane.apiserver.server import APIServer  # noqa: E402
+from pykube_plane.client import InProcessClient  # noqa: E402
+from pykube_plane.scheduler import Scheduler  # noqa: E402
+from pykube_plane.scheduler.state import ClusterState  # noqa: E402
+from pykube_plane.store.store import Store  # noqa: E402
+from tests.scheduler.clusters import make_node, make_pod  # noqa: E402
+from tests.scheduler.reference import Reference  # noqa: E402
+
+RESULTS = ROOT / "benchmarks" / "results" / "scheduler.json"
+ZONES = ["moon-1", "moon-2", "moon-3"]
+
+
+def node(name: str, zone: str) -> dict:
+    """scheduler_perf's node-default: 4 cpu, 32Gi, 110 pods."""
+    return {"apiVersion": "v1", "kind": "Node",
+            "metadata": {"name": name, "labels": {"kubernetes.io/hostname": name,
+                                                  "topology.kubernetes.io/zone": zone}}}
+
+
+def pod(name: str, namespace: str, cpu: str = "100m", memory: str = "500Mi", labels=None, **spec) -> dict:
+    return {"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": name, "namespace": namespace, "labels": labels or {}},
+            "spec": {"containers": [{"name": "pause", "image": "registry.k8s.io/pause:3.10",
+                                     "resources": {"requests": {"cpu": cpu, "memory": memory}}}],
+                     "terminationGracePeriodSeconds": 0, **spec}}
+
+
+def basic(i, ns):
+    return pod(f"p-{i}", ns)
+
+
+def node_affinity(i, ns):
+    return pod(f"p-{i}", ns, affinity={"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
+        "nodeSelectorTerms": [{"matchExpressions": [
+            {"key": "topology.kubernetes.io/zone", "operator": "In", "values": ["moon-1"]}]}]}}})
+
+
+def spreading(i, ns):
+    return pod(f"p-{i}", ns, labels={"color": "blue"}, topologySpreadConstraints=[
+        {"maxSkew": 5, "topologyKey": "topology.kubernetes.io/zone", "whenUnsatisfiable": "DoNotSchedule",
+         "labelSelector": {"matchLabels": {"color": "blue"}}}])
+
+
+def anti_affinity(i, ns):
+    return pod(f"p-{i}", ns, labels={"color": "green"}, affinity={"podAntiAffinity": {
+        "requiredDuringSchedulingIgnoredDuringExecution": [
+            {"labelSelector": {"matchLabels": {"color": "green"}}, "topologyKey": "kubernetes.io/hostname"}]}})
+
+
+def low_priority(i, ns):
+    return pod(f"p-{i}", ns, cpu="900m", priorityClassName="low")
+
+
+def high_priority(i, ns):
+    return pod(f"p-{i}", ns, cpu="3000m", priorityClassName="high")
+
+
+# name, nodes, init pods (template), measured pods (template), threshold (pods/s) or None
+WORKLOADS = {
+    "SchedulingBasic": (5000, 0, basic, 10000, basic, 680),
+    "SchedulingNodeAffinity": (1000, 500, basic, 1000, node_affinity, None),
+    "TopologySpreading": (1000, 1000, basic, 1000, spreading, None),
+    "SchedulingPodAntiAffinity": (500, 100, anti_affinity, 400, anti_affinity, None),
+    "PreemptionBasic": (500, 2000, low_priority, 500, high_priority, None),
+}
+
+
+async def create_all(client, bodies, concurrency: int = 64) -> None:
+    it = iter(bodies)
+
+    async def worker():
+        for body in it:
+            await client.create(body)
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+
+
+async def wait_bound(client, namespace: str, count: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        items = (await client.list("pods", namespace=namespace))["items"]
+        if sum(1 for p in items if (p.get("spec") or {}).get("nodeName")) >= count:
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"only {sum(1 for p in items if p['spec'].get('nodeName'))}/{count} bound")
+        await asyncio.sleep(0.05)
+
+
+async def run_workload(name: str, n_nodes: int, n_init: int, init_t, n_measure: int, measure_t,
+                       threshold) -> dict:
+    with tempfile.TemporaryDirectory() as data:
+        store = await Store.open(Path(data) / "store", fsync=False)
+        server = APIServer(store, port=0, watch_capacity=4 * (n_nodes + n_init + n_measure) + 1000,
+                           watcher_queue=2 * (n_init + n_measure + n_nodes) + 1000)
+        await server.start()
+        client = InProcessClient(server)
+        try:
+            for pc, value in (("low", 100), ("high", 1000)):
+                await client.create({"apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass",
+                                     "metadata": {"name": pc}, "value": value})
+            await create_all(client, (node(f"node-{i}", ZONES[i % 3]) for i in range(n_nodes)))
+
+            async def set_status(i):
+                body = await client.get("nodes", f"node-{i}")
+                body["status"] = {"allocatable": {"cpu": "4", "memory": "32Gi", "pods": "110"},
+                                  "capacity": {"cpu": "4", "memory": "32Gi", "pods": "110"}}
+                await client.update_status(body)
+            await asyncio.gather(*(set_status(i) for i in range(n_nodes)))
+            for ns in ("init", "measure"):
+                await client.ensure_namespace(ns)
+            scheduler = Scheduler(client)
+            await scheduler.start()
+            try:
+                t0 = time.perf_counter()
+                await create_all(client, (init_t(i, "init") for i in range(n_init)))
+                if n_init:
+                    await wait_bound(client, "init", n_init, timeout=600)
+                init_seconds = time.perf_counter() - t0
+                bound_before = scheduler.scheduled
+                t0 = time.perf_counter()
+                await create_all(client, (measure_t(i, "measure") for i in range(n_measure)))
+                created = time.perf_counter() - t0
+                while scheduler.scheduled - bound_before < n_measure:
+                    await asyncio.sleep(0.01)
+                    if time.perf_counter() - t0 > 900:
+                        raise TimeoutError(f"{name}: {scheduler.scheduled - bound_before}/{n_measure} bound")
+                seconds = time.perf_counter() - t0
+                await wait_bound(client, "measure", n_measure, timeout=60)   # the API server agrees
+            finally:
+                await scheduler.stop()
+        finally:
+            await client.close()
+            await server.stop()
+            await store.close()
+    return {"nodes": n_nodes, "init_pods": n_init, "measured_pods": n_measure,
+            "pods_per_s": round(n_measure / seconds, 1), "seconds": round(seconds, 2),
+            "create_seconds": round(created, 2), "init_seconds": round(init_seconds, 2),
+            "upstream_threshold_pods_per_s": threshold}
+
+
+def kernel_vs_reference(n_nodes: int, n_pods: int, n_queries: int, seed: int = 7) -> dict:
+    rng = random.Random(seed)
+    state = ClusterState()
+    nodes = [make_node(rng, f"node-{i}") for i in range(n_nodes)]
+    for n in nodes:
+        n["status"]["allocatable"].update({"cpu": "64", "memory": "256Gi", "pods": "110"})
+        state.set_node(n)
+    names = [n["metadata"]["name"] for n in nodes]
+    pods_on: dict[str, list] = {}
+    for i in range(n_pods):
+        p = make_pod(rng, f"e{i}", names)
+        target = rng.choice(names)
+        p["spec"]["nodeName"] = target
+        state.add_pod(p, target)
+        pods_on.setdefault(target, []).append(p)
+    queries = [make_pod(rng, f"q{i}", names) for i in range(n_queries)]
+    for q in queries:
+        q["spec"].pop("nodeName", None)
+    weights = [3, 2, 1, 1, 1, 2, 2]
+    t0 = time.perf_counter()
+    for q in queries:
+        state.table.run(state.query(q), 0, n_nodes, _sched.F_ALL, weights)
+    kernel = time.perf_counter() - t0
+    reference = Reference(nodes, pods_on)
+    t0 = time.perf_counter()
+    for q in queries:
+        feasible, _, _ = reference.run(q, 0, n_nodes)
+        reference.scores(q, feasible)
+    ref = time.perf_counter() - t0
+    return {"nodes": n_nodes, "existing_pods": n_pods, "pods": n_queries,
+            "kernel_pods_per_s": round(n_queries / kernel, 1), "reference_pods_per_s": round(n_queries / ref, 2),
+            "ratio": round(ref / kernel, 1),
+            "note": "all nodes filtered and every feasible node scored (percentageOfNodesToScore 100); "
+                    "kernel time includes building the PodQuery (spread/inter-pod counts) in Python"}
+
+
+async def run_all(args) -> dict:
+    results = {}
+    workloads = dict(WORKLOADS)
+    sb = workloads["SchedulingBasic"]
+    workloads["SchedulingBasic"] = (args.basic_nodes, sb[1], sb[2], args.basic_pods, sb[4], sb[5])
+    for name, spec in workloads.items():
+        if args.only and name not in args.only:
+            continue
+        if args.quick:
+            spec = (min(spec[0], 500), min(spec[1], 500), spec[2], min(spec[3], 500), spec[4], spec[5])
+        results[name] = await run_workload(name, *spec)
+        print(name, json.dumps(results[name]), flush=True)
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--basic-nodes", type=int, default=5000)
+    parser.add_argument("--basic-pods", type=int, default=10000)
+    parser.add_argument("--quick", action="store_true", help="500 nodes / 500 pods at most per workload")
+    parser.add_argument("--only", nargs="*", default=None)
+    parser.add_argument("--kernel-nodes", type=int, default=500)
+    parser.add_argument("--kernel-pods", type=int, default=2000)
+    parser.add_argument("--kernel-queries", type=int, default=50)
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args()
+    kernel = kernel_vs_reference(args.kernel_nodes, args.kernel_pods, args.kernel_queries)
+    print("kernel_vs_reference", json.dumps(kernel), flush=True)
+    workloads = uvloop.run(run_all(args))
+    result = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+              "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "loop": "uvloop"},
+              "command": " ".join(["benchmarks/bench_scheduler.py", *sys.argv[1:]]),
+              "workloads": workloads, "kernel_vs_reference": kernel}
+    args.out.parent.mkdir(exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
