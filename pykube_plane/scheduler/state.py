@@ -5,16 +5,18 @@ affinity need)."""
 from __future__ import annotations
 
 from array import array
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 from pykube_plane import _sched
-from pykube_plane.api.labels import SelectorError, selector_from_label_selector
+from pykube_plane.api.labels import DOUBLE_EQUALS, EQUALS, IN, SelectorError, selector_from_label_selector
 
 from . import podinfo
 
 OPERATORS = {"In": _sched.OP_IN, "NotIn": _sched.OP_NOT_IN, "Exists": _sched.OP_EXISTS,
              "DoesNotExist": _sched.OP_DOES_NOT_EXIST, "Gt": _sched.OP_GT, "Lt": _sched.OP_LT}
 HARD_POD_AFFINITY_WEIGHT = 1
+EXACT_OPERATORS = (EQUALS, DOUBLE_EQUALS, IN)
+ALL = object()          # the all-namespaces bucket of ClusterState.by_label
 
 
 def _selector(spec: Any):
@@ -46,7 +48,7 @@ class PodRecord:
 
 class AffinityTerm:
     """A pod (anti-)affinity term resolved against its owner's namespace."""
-    __slots__ = ("selector", "namespaces", "all_namespaces", "key")
+    __slots__ = ("selector", "namespaces", "all_namespaces", "key", "signature")
 
     def __init__(self, term: Mapping, owner_namespace: str) -> None:
         self.selector = _selector(term.get("labelSelector"))
@@ -57,6 +59,12 @@ class AffinityTerm:
         if not self.namespaces and term.get("namespaceSelector") is None:
             self.namespaces = {owner_namespace}
         self.key = term.get("topologyKey") or ""
+        # Terms that select the same pods share a signature (whatever their topology key).
+        self.signature = (str(self.selector), self.selector.matches_nothing, frozenset(self.namespaces),
+                          self.all_namespaces)
+
+    def namespace_filter(self):
+        return None if self.all_namespaces else self.namespaces
 
     def matches(self, namespace: str, labels: Mapping) -> bool:
         return (self.all_namespaces or namespace in self.namespaces) and self.selector.matches(labels)
@@ -80,6 +88,13 @@ class ClusterState:
         self.pods: dict[str, PodRecord] = {}                 # "ns/name" -> record
         self.pods_by_node: dict[str, dict[str, PodRecord]] = {}
         self.affinity_pods: dict[str, PodRecord] = {}        # pods with pod (anti-)affinity
+        # Pods by namespace and by (namespace or ALL, label key, value): the candidates a term's
+        # selector can match, so a query looks at those pods rather than at every pod.
+        self.by_namespace: dict[str, dict[str, PodRecord]] = {}
+        self.by_label: dict[tuple, dict[str, PodRecord]] = {}
+        # Assigned pods' own terms grouped by what they select: signature -> [a term, {pod key:
+        # [(kind, weight, topology key)]}]; an incoming pod is matched once per group.
+        self.term_groups: dict[tuple, list] = {}
 
     # -- nodes ---------------------------------------------------------------------------------
     def set_node(self, node: Mapping) -> None:
@@ -112,6 +127,13 @@ class ClusterState:
         self.pods_by_node.setdefault(node, {})[key] = record
         if record.has_affinity:
             self.affinity_pods[key] = record
+            for kind, weight, term in self._own_terms(record):
+                group = self.term_groups.setdefault(term.signature, [term, {}])
+                group[1].setdefault(key, []).append((kind, weight, term.key))
+        self.by_namespace.setdefault(record.namespace, {})[key] = record
+        for k, v in record.labels.items():
+            self.by_label.setdefault((record.namespace, k, v), {})[key] = record
+            self.by_label.setdefault((ALL, k, v), {})[key] = record
         self.table.add_pod(node, record.requests, record.nonzero, ports)
         return record
 
@@ -124,9 +146,54 @@ class ClusterState:
             on_node.pop(key, None)
             if not on_node:
                 del self.pods_by_node[record.node]
-        self.affinity_pods.pop(key, None)
+        if self.affinity_pods.pop(key, None) is not None:
+            for _, _, term in self._own_terms(record):
+                group = self.term_groups.get(term.signature)
+                if group is not None:
+                    group[1].pop(key, None)
+                    if not group[1]:
+                        del self.term_groups[term.signature]
+        self._unindex(self.by_namespace, record.namespace, key)
+        for k, v in record.labels.items():
+            self._unindex(self.by_label, (record.namespace, k, v), key)
+            self._unindex(self.by_label, (ALL, k, v), key)
         self.table.remove_pod(record.node, record.requests, record.nonzero, record.ports)
         return record
+
+    @staticmethod
+    def _own_terms(record: PodRecord):
+        for term in record.terms["anti_required"]:
+            yield "exist", 1, term
+        for term in record.terms["affinity_required"]:
+            yield "score", HARD_POD_AFFINITY_WEIGHT, term
+        for weight, term in record.terms["preferred"]:
+            yield "score", weight, term
+
+    @staticmethod
+    def _unindex(index: dict, bucket, key: str) -> None:
+        entries = index.get(bucket)
+        if entries is not None:
+            entries.pop(key, None)
+            if not entries:
+                del index[bucket]
+
+    def candidates(self, selector, namespaces) -> Iterable[PodRecord]:
+        """Pods that may match `selector` in `namespaces` (None: all); callers still match."""
+        if selector.matches_nothing:
+            return ()
+        spaces = [ALL] if namespaces is None else list(namespaces)
+        best = None
+        for requirement in selector.requirements:
+            if requirement.operator in EXACT_OPERATORS:
+                found = [r for ns in spaces for v in requirement.values
+                         for r in self.by_label.get((ns, requirement.key, v), {}).values()]
+                if best is None or len(found) < len(best):
+                    best = found
+        if best is not None:
+            return best
+        if namespaces is None:
+            return list(self.pods.values())
+        return [r for ns in spaces for r in self.by_namespace.get(ns, {}).values()]
 
     # -- one pod as the kernels see it ---------------------------------------------------------
     def _requirements(self, term: Mapping) -> list:
@@ -196,12 +263,10 @@ class ClusterState:
         for c in constraints:
             selector = _selector(c.get("labelSelector"))
             counts = self._zeros()
-            for node, records in self.pods_by_node.items():
-                i = index_of(node)
-                if i < 0:
-                    continue
-                counts[i] = sum(1 for r in records.values()
-                                if not r.terminating and r.namespace == namespace and selector.matches(r.labels))
+            for r in self.candidates(selector, (namespace,)):
+                i = index_of(r.node)
+                if i >= 0 and not r.terminating and r.namespace == namespace and selector.matches(r.labels):
+                    counts[i] += 1
             entry = (self.intern(c.get("topologyKey") or ""), int(c.get("maxSkew") or 1),
                      1 if selector.matches(labels) else 0, counts)
             (hard if c.get("whenUnsatisfiable", "DoNotSchedule") == "DoNotSchedule" else soft).append(entry)
@@ -215,7 +280,7 @@ class ClusterState:
         preferred = [(w, AffinityTerm(t, namespace)) for w, t in podinfo.pod_affinity_terms(pod, "podAffinity", False)]
         preferred += [(-w, AffinityTerm(t, namespace))
                       for w, t in podinfo.pod_affinity_terms(pod, "podAntiAffinity", False)]
-        if not (affinity or anti or preferred or self.affinity_pods):
+        if not (affinity or anti or preferred or self.term_groups):
             return None
         index_of, intern = self.table.index_of, self.intern
         by_key: dict[str, dict[str, array]] = {"affinity": {}, "anti": {}, "exist": {}, "score": {}}
@@ -229,34 +294,32 @@ class ClusterState:
         for t in affinity:      # every term's key is checked, matched by pods or not
             counts("affinity", t.key)
         anti_entries = [(term, self._zeros()) for term in anti]
-        if affinity or anti or preferred:
-            for node, records in self.pods_by_node.items():
-                i = index_of(node)
+        if affinity:
+            for r in self.candidates(affinity[0].selector, affinity[0].namespace_filter()):
+                i = index_of(r.node)
+                if i >= 0 and all(t.matches(r.namespace, r.labels) for t in affinity):
+                    for t in affinity:
+                        counts("affinity", t.key)[i] += 1
+        for term, arr in anti_entries:
+            for r in self.candidates(term.selector, term.namespace_filter()):
+                i = index_of(r.node)
+                if i >= 0 and term.matches(r.namespace, r.labels):
+                    arr[i] += 1
+        for weight, term in preferred:
+            for r in self.candidates(term.selector, term.namespace_filter()):
+                i = index_of(r.node)
+                if i >= 0 and term.matches(r.namespace, r.labels):
+                    counts("score", term.key)[i] += weight
+        pods = self.pods
+        for term, members in self.term_groups.values():
+            if not term.matches(namespace, labels):
+                continue
+            for pod_key, entries in members.items():
+                i = index_of(pods[pod_key].node)
                 if i < 0:
                     continue
-                for r in records.values():
-                    if affinity and all(t.matches(r.namespace, r.labels) for t in affinity):
-                        for t in affinity:
-                            counts("affinity", t.key)[i] += 1
-                    for term, arr in anti_entries:
-                        if term.matches(r.namespace, r.labels):
-                            arr[i] += 1
-                    for weight, term in preferred:
-                        if term.matches(r.namespace, r.labels):
-                            counts("score", term.key)[i] += weight
-        for r in self.affinity_pods.values():
-            i = index_of(r.node)
-            if i < 0:
-                continue
-            for term in r.terms["anti_required"]:
-                if term.matches(namespace, labels):
-                    counts("exist", term.key)[i] += 1
-            for term in r.terms["affinity_required"]:
-                if term.matches(namespace, labels):
-                    counts("score", term.key)[i] += HARD_POD_AFFINITY_WEIGHT
-            for weight, term in r.terms["preferred"]:
-                if term.matches(namespace, labels):
-                    counts("score", term.key)[i] += weight
+                for kind, weight, key in entries:
+                    counts(kind, key)[i] += weight
         return {
             "affinity": [(intern(k), a) for k, a in by_key["affinity"].items()],
             "affinity_self_match": bool(affinity) and all(t.matches(namespace, labels) for t in affinity),
