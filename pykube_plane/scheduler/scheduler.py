@@ -53,6 +53,9 @@ class Scheduler:
         self._loop_task: asyncio.Task | None = None
         self.scheduled = 0
         self.nominated: dict[str, tuple[str, Mapping]] = {}    # preemptors: key -> (node, pod)
+        # The last FailedScheduling event per pending pod: a repeat bumps its count, as client-go's
+        # event correlator does, instead of adding an event per attempt.
+        self.last_failure: dict[str, tuple[str, str, int]] = {}
 
     # ---- informers -----------------------------------------------------------------------------
     def _responsible(self, pod: Mapping) -> bool:
@@ -80,6 +83,7 @@ class Scheduler:
         if self._assigned(pod):
             self.queue.delete(key)
             self.nominated.pop(key, None)
+            self.last_failure.pop(key, None)
             async with self.lock:
                 if self._terminal(pod):
                     if self.state.remove_pod(key) is not None:
@@ -93,6 +97,7 @@ class Scheduler:
         key = podinfo.pod_key(pod)
         self.queue.delete(key)
         self.nominated.pop(key, None)
+        self.last_failure.pop(key, None)
         async with self.lock:
             removed = self.state.remove_pod(key)
         if removed is not None:
@@ -276,9 +281,22 @@ class Scheduler:
                                     namespace=meta.get("namespace"), subresource="status", patch_type="strategic")
         except ApiError as e:
             log.info("could not set PodScheduled on %s: %s", podinfo.pod_key(pod), e)
-        await self.record_event(pod, "Warning", "FailedScheduling", message)
+        key = podinfo.pod_key(pod)
+        last = self.last_failure.get(key)
+        if last is not None and last[1] == message:
+            name, _, count = last
+            try:
+                await self.client.patch("events", name, {"count": count + 1, "lastTimestamp": now_rfc3339()},
+                                        namespace=meta.get("namespace"))
+                self.last_failure[key] = (name, message, count + 1)
+                return
+            except ApiError:
+                pass        # gone (expired, deleted): record a new one
+        name = await self.record_event(pod, "Warning", "FailedScheduling", message)
+        if name and key in self.queue.pods:
+            self.last_failure[key] = (name, message, 1)
 
-    async def record_event(self, pod: Mapping, type_: str, reason: str, message: str) -> None:
+    async def record_event(self, pod: Mapping, type_: str, reason: str, message: str) -> str | None:
         meta = pod["metadata"]
         stamp = now_rfc3339()
         event = {"apiVersion": "v1", "kind": "Event",
@@ -292,5 +310,7 @@ class Scheduler:
                  "reportingInstance": self.identity}
         try:
             await self.client.create(event)
+            return event["metadata"]["name"]
         except ApiError as e:
             log.info("could not record event for %s: %s", podinfo.pod_key(pod), e)
+            return None

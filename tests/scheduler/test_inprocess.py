@@ -83,6 +83,16 @@ async def test_preemption_evicts_lower_priority(client):
         message = (await eventually(lambda: events(client, "polite", "FailedScheduling")))[0]
         assert message == ("0/1 nodes are available: 1 Insufficient cpu. "
                            "preemption: not eligible due to preemptionPolicy=Never.")
+        # Another attempt with the same outcome (a node update moves it back) counts on the
+        # same event, as client-go's event correlator does.
+        await client.patch("nodes", "n1", {"metadata": {"labels": {"touched": "yes"}}})
+
+        async def counted():
+            items = (await client.list("events", namespace="default",
+                                       field_selector="involvedObject.name=polite"))["items"]
+            failed = [e for e in items if e["reason"] == "FailedScheduling"]
+            return len(failed) == 1 and failed[0]["count"] >= 2
+        await eventually(counted)
         await client.create(pod("high", cpu="800m", priorityClassName="high"))
 
         async def low_gone():
