@@ -70,6 +70,7 @@ class RunResult:
     reasons: array           # 'I': R_* bits per node (0: feasible or not visited)
     untolerated: array       # 'i': per node, the index of the untolerated taint
     processed: int
+    best: int                # position in feasible of the chosen node, -1 when none
 
 class NodeTable:
     interner: Interner
@@ -90,4 +91,4 @@ class NodeTable:
     def node_state(self, i: int) -> dict: ...
     def taint_of(self, i: int, t: int) -> tuple[str, str, int]: ...
     def run(self, pod: PodQuery, start: int, num_to_find: int, filters: int, weights: Sequence[int],
-            most_allocated: bool = ..., score: bool = ...) -> RunResult: ...
+            most_allocated: bool = ..., score: bool = ..., tie_seed: int = ..., max_visit: int = ...) -> RunResult: ...

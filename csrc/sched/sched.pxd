@@ -111,7 +111,8 @@ cdef class NodeTable:
     cdef void _prefilter(self, Query *q, int32_t n, int32_t n_strings, Domain *hard, int32_t n_hard,
                          Domain *aff, int32_t n_aff, Domain *anti, int32_t n_anti,
                          Domain *exist, int32_t n_exist) noexcept nogil
-    cdef int32_t _filter(self, Query *q, int32_t n, int32_t start, int32_t num_to_find, uint32_t filters,
+    cdef int32_t _filter(self, Query *q, int32_t visit, int32_t n, int32_t start, int32_t num_to_find,
+                         uint32_t filters,
                          Domain *hard, int32_t n_hard, Domain *aff, int32_t n_aff, bint aff_self_match,
                          Domain *anti, int32_t n_anti, Domain *exist, int32_t n_exist,
                          int32_t *feasible, int32_t *n_feasible, uint32_t *reasons,

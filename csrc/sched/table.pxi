@@ -217,14 +217,15 @@ cdef class NodeTable:
         return (self.interner.string(taint[0]), self.interner.string(taint[1]), taint[2])
 
     def run(self, PodQuery pod, int32_t start, int32_t num_to_find, uint32_t filters, weights,
-            bint most_allocated=False, bint score=True, uint64_t tie_seed=0):
+            bint most_allocated=False, bint score=True, uint64_t tie_seed=0, int32_t max_visit=-1):
         """Filter the nodes from `start` (wrapping) until `num_to_find` are feasible, then score
         those. pod.spread = (hard, soft) lists of (topology key id, maxSkew, selfMatch, per-node
         matching pod counts); pod.interpod = dict of lists of (topology key id, per-node
         array('q')): "affinity" (pods matching all required affinity terms), "anti_affinity",
         "existing_anti_affinity", "score" (weights), and "affinity_self_match" (bool).
         result.best is the position in result.feasible of the highest total, ties broken by
-        tie_seed (uniformly, given a random seed), -1 when nothing is feasible."""
+        tie_seed (uniformly, given a random seed), -1 when nothing is feasible. max_visit >= 0
+        stops the filters after that many nodes (preemption checks one node at a time)."""
         cdef int32_t n = self.n, n_strings = len(self.interner)
         cdef RunResult result = RunResult()
         cdef int64_t w[7]
@@ -265,7 +266,8 @@ cdef class NodeTable:
             with nogil:
                 self._prefilter(&pod.q, n, n_strings, d_hard, <int32_t> n_hard, d_aff, <int32_t> n_aff,
                                 d_anti, <int32_t> n_anti, d_exist, <int32_t> n_exist)
-                processed = self._filter(&pod.q, n, start, num_to_find, filters, d_hard, <int32_t> n_hard,
+                processed = self._filter(&pod.q, n if max_visit < 0 or max_visit > n else max_visit,
+                                         n, start, num_to_find, filters, d_hard, <int32_t> n_hard,
                                          d_aff, <int32_t> n_aff, affinity_self_match, d_anti, <int32_t> n_anti,
                                          d_exist, <int32_t> n_exist, feasible, &n_feasible, reasons, untolerated)
             result.processed = processed
@@ -345,7 +347,8 @@ cdef class NodeTable:
                 if hard[c].present[val] and hard[c].per_value[val] < hard[c].min_match:
                     hard[c].min_match = hard[c].per_value[val]
 
-    cdef int32_t _filter(self, Query *q, int32_t n, int32_t start, int32_t num_to_find, uint32_t filters,
+    cdef int32_t _filter(self, Query *q, int32_t visit, int32_t n, int32_t start, int32_t num_to_find,
+                         uint32_t filters,
                          Domain *hard, int32_t n_hard, Domain *aff, int32_t n_aff, bint aff_self_match,
                          Domain *anti, int32_t n_anti, Domain *exist, int32_t n_exist,
                          int32_t *feasible, int32_t *n_feasible, uint32_t *reasons,
@@ -363,7 +366,7 @@ cdef class NodeTable:
             for c in range(n_aff):
                 if node_label(&self.var[i], aff[c].key) >= 0 and aff[c].per_node[i] > 0:
                     any_affinity_pod = True
-        for k in range(n):
+        for k in range(visit):
             i = (start + k) % n
             v = &self.var[i]
             r = 0
@@ -439,7 +442,7 @@ cdef class NodeTable:
                 n_feasible[0] += 1
                 if n_feasible[0] >= num_to_find:
                     return k + 1
-        return n
+        return visit
 
     cdef void _score(self, Query *q, int32_t n, int32_t n_strings, int32_t *feasible, int32_t m,
                      int64_t *w, bint most_allocated, Domain *soft, int32_t n_soft, Domain *ipa,

@@ -16,14 +16,26 @@ if TYPE_CHECKING:
 log = logging.getLogger("pykube_plane.scheduler")
 NOT_HELPFUL = "Preemption is not helpful for scheduling"
 NO_VICTIMS = "No preemption victims found for incoming pod"
+# DefaultPreemption's defaults: dry-run nodes until max(100, 10% of nodes) candidates are found.
+MIN_CANDIDATE_NODES_PERCENTAGE = 10
+MIN_CANDIDATE_NODES_ABSOLUTE = 100
 
 
-def _fits(scheduler: "Scheduler", pod: Mapping, node: str, profile) -> bool:
-    table = scheduler.state.table
-    pinned = {**pod, "spec": {**pod["spec"], "nodeName": node}}
-    result = table.run(scheduler.state.query(pinned), table.index_of(node), 1, profile.filters,
-                       profile.weights, score=False)
-    return len(result.feasible) == 1
+class _FitCheck:
+    """Does the pod fit one node as the cache is now? The pod's query is built once, unless it
+    carries topology spread or inter-pod terms, whose counts change with every victim."""
+
+    def __init__(self, scheduler: "Scheduler", pod: Mapping, profile) -> None:
+        self.state, self.pod, self.profile = scheduler.state, pod, profile
+        self.query = self.state.query(pod)
+        self.rebuild = self.query.spread != ((), ()) or bool(self.query.interpod)
+
+    def __call__(self, node: str) -> bool:
+        table = self.state.table
+        query = self.state.query(self.pod) if self.rebuild else self.query
+        result = table.run(query, table.index_of(node), 1, self.profile.filters, self.profile.weights,
+                           score=False, max_visit=1)
+        return len(result.feasible) == 1
 
 
 async def preempt(scheduler: "Scheduler", pod: Mapping, profile, result: Any) -> str | None:
@@ -36,8 +48,15 @@ async def preempt(scheduler: "Scheduler", pod: Mapping, profile, result: Any) ->
     priority = podinfo.priority(pod)
     failures: list[str] = []
     best: tuple | None = None
+    wanted = max(MIN_CANDIDATE_NODES_ABSOLUTE, n * MIN_CANDIDATE_NODES_PERCENTAGE // 100)
+    found = 0
+    offset = scheduler.rng.randrange(n) if n else 0
     async with scheduler.lock:
-        for i in range(n):
+        fits = _FitCheck(scheduler, pod, profile)
+        for k in range(n):
+            if found >= wanted:
+                break
+            i = (offset + k) % n
             bits = result.reasons[i]
             name = table.name_at(i)
             if bits == 0 or bits & messages.UNRESOLVABLE:
@@ -51,23 +70,24 @@ async def preempt(scheduler: "Scheduler", pod: Mapping, profile, result: Any) ->
                 continue
             removed = [state.remove_pod(podinfo.pod_key(r.pod)) for r in candidates]
             try:
-                if not _fits(scheduler, pod, name, profile):
+                if not fits(name):
                     failures.append(NO_VICTIMS)
                     continue
                 victims = []
                 # Reprieve: put back the most important pods first while the preemptor still fits.
                 for record in reversed(removed):
-                    state.add_pod(record.pod, name)
-                    if not _fits(scheduler, pod, name, profile):
+                    state.add_record(record)
+                    if not fits(name):
                         state.remove_pod(podinfo.pod_key(record.pod))
                         victims.append(record)
+                found += 1
                 rank = (max(podinfo.priority(v.pod) for v in victims) if victims else -(1 << 62), len(victims))
                 if victims and (best is None or rank < best[0]):
                     best = (rank, name, [v.pod for v in victims])
             finally:
                 for record in removed:
                     if podinfo.pod_key(record.pod) not in state.pods:
-                        state.add_pod(record.pod, name)
+                        state.add_record(record)
     if best is None:
         counts: dict[str, int] = {}
         for f in failures:
@@ -76,7 +96,7 @@ async def preempt(scheduler: "Scheduler", pod: Mapping, profile, result: Any) ->
         return f"0/{n} nodes are available: {', '.join(parts)}."
     _, node, victims = best
     meta = pod["metadata"]
-    scheduler.nominated[podinfo.pod_key(pod)] = (node, pod)
+    scheduler.nominated[podinfo.pod_key(pod)] = (node, pod, state.record(pod, node))
     try:
         await scheduler.client.patch("pods", meta["name"], {"status": {"nominatedNodeName": node}},
                                      namespace=meta.get("namespace"), subresource="status")

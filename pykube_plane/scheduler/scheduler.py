@@ -52,7 +52,7 @@ class Scheduler:
         self.tasks: set[asyncio.Task] = set()
         self._loop_task: asyncio.Task | None = None
         self.scheduled = 0
-        self.nominated: dict[str, tuple[str, Mapping]] = {}    # preemptors: key -> (node, pod)
+        self.nominated: dict[str, tuple] = {}      # preemptors: key -> (node, pod, its PodRecord there)
         # The last FailedScheduling event per pending pod: a repeat bumps its count, as client-go's
         # event correlator does, instead of adding an event per attempt.
         self.last_failure: dict[str, tuple[str, str, int]] = {}
@@ -91,6 +91,9 @@ class Scheduler:
                 else:
                     self.state.add_pod(pod, pod["spec"]["nodeName"])
         elif self._responsible(pod) and not (pod.get("metadata") or {}).get("deletionTimestamp"):
+            record = self.state.pods.get(key)
+            if record is not None and record.assumed:
+                return      # being bound: the informer will show it assigned (or the binding fails)
             self.queue.update(pod)
 
     async def on_pod_delete(self, pod: Mapping) -> None:
@@ -167,10 +170,10 @@ class Scheduler:
             # Room made by preemption is kept for its preemptors: nominated pods of at least this
             # pod's priority count on their nominated nodes while this pod is filtered.
             key, priority = podinfo.pod_key(pod), podinfo.priority(pod)
-            reserved = [(k, node, p) for k, (node, p) in self.nominated.items()
+            reserved = [(k, record) for k, (node, p, record) in self.nominated.items()
                         if k != key and podinfo.priority(p) >= priority and k not in state.pods]
-            for k, node, p in reserved:
-                state.add_pod(p, node)
+            for k, record in reserved:
+                state.add_record(record)
             python_filters = [self.plugins[name] for name in profile.python_filters]
             to_find = n if python_filters else profile.num_feasible_nodes_to_find(n)
             start = self.next_start % n
@@ -183,7 +186,7 @@ class Scheduler:
                 else:
                     result = table.run(*args)
             finally:
-                for k, node, p in reserved:
+                for k, record in reserved:
                     state.remove_pod(k)
             self.next_start = (start + result.processed) % n
             if not python_filters and not profile.python_scores:

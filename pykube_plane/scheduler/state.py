@@ -116,13 +116,19 @@ class ClusterState:
         self.table.remove_node(name)
 
     # -- pods ----------------------------------------------------------------------------------
+    def record(self, pod: Mapping, node: str) -> PodRecord:
+        """What counting `pod` on `node` takes (parsed once; add it with add_record)."""
+        intern = self.intern
+        return PodRecord(pod, node, [(intern(ip), intern(proto), port) for ip, proto, port in podinfo.host_ports(pod)])
+
     def add_pod(self, pod: Mapping, node: str) -> PodRecord:
-        key = podinfo.pod_key(pod)
+        return self.add_record(self.record(pod, node))
+
+    def add_record(self, record: PodRecord) -> PodRecord:
+        key = podinfo.pod_key(record.pod)
         if key in self.pods:
             self.remove_pod(key)
-        intern = self.intern
-        ports = [(intern(ip), intern(proto), port) for ip, proto, port in podinfo.host_ports(pod)]
-        record = PodRecord(pod, node, ports)
+        node, ports = record.node, record.ports
         self.pods[key] = record
         self.pods_by_node.setdefault(node, {})[key] = record
         if record.has_affinity:
