@@ -9,6 +9,7 @@ from pykube_plane import _sched
 from pykube_plane.client import ApiError
 
 from . import messages, podinfo
+from .state import _selector
 
 if TYPE_CHECKING:
     from .scheduler import Scheduler
@@ -38,6 +39,24 @@ class _FitCheck:
         return len(result.feasible) == 1
 
 
+def _split_by_pdb(records: list, pdbs: list) -> tuple[list, list]:
+    """Victims whose eviction a PodDisruptionBudget forbids (no disruptions left, counting the
+    ones already taken on this node), and the others; each list most important first."""
+    allowed = {id(pdb): ((pdb.get("status") or {}).get("disruptionsAllowed") or 0) for pdb, _ in pdbs}
+    violating, fine = [], []
+    for record in sorted(records, key=lambda r: podinfo.priority(r.pod), reverse=True):
+        matched = [pdb for pdb, selector in pdbs
+                   if (pdb.get("metadata") or {}).get("namespace") == record.namespace
+                   and selector.matches(record.labels)]
+        if any(allowed[id(pdb)] <= 0 for pdb in matched):
+            violating.append(record)
+        else:
+            for pdb in matched:
+                allowed[id(pdb)] -= 1
+            fine.append(record)
+    return violating, fine
+
+
 async def preempt(scheduler: "Scheduler", pod: Mapping, profile, result: Any) -> str | None:
     """The "preemption: ..." part of the FailedScheduling message; None when victims were evicted."""
     spec = pod.get("spec") or {}
@@ -51,6 +70,7 @@ async def preempt(scheduler: "Scheduler", pod: Mapping, profile, result: Any) ->
     wanted = max(MIN_CANDIDATE_NODES_ABSOLUTE, n * MIN_CANDIDATE_NODES_PERCENTAGE // 100)
     found = 0
     offset = scheduler.rng.randrange(n) if n else 0
+    pdbs = [(pdb, _selector((pdb.get("spec") or {}).get("selector"))) for pdb in scheduler.disruption_budgets()]
     async with scheduler.lock:
         fits = _FitCheck(scheduler, pod, profile)
         for k in range(n):
@@ -73,15 +93,22 @@ async def preempt(scheduler: "Scheduler", pod: Mapping, profile, result: Any) ->
                 if not fits(name):
                     failures.append(NO_VICTIMS)
                     continue
-                victims = []
-                # Reprieve: put back the most important pods first while the preemptor still fits.
-                for record in reversed(removed):
-                    state.add_record(record)
-                    if not fits(name):
-                        state.remove_pod(podinfo.pod_key(record.pod))
-                        victims.append(record)
+                victims, violations = [], 0
+                # Reprieve: put back the pods a PodDisruptionBudget protects first, then the others,
+                # the most important first, while the preemptor still fits.
+                violating, fine = _split_by_pdb(removed, pdbs)
+                for protected, group in ((True, violating), (False, fine)):
+                    for record in group:
+                        state.add_record(record)
+                        if not fits(name):
+                            state.remove_pod(podinfo.pod_key(record.pod))
+                            victims.append(record)
+                            violations += protected
                 found += 1
-                rank = (max(podinfo.priority(v.pod) for v in victims) if victims else -(1 << 62), len(victims))
+                # pickOneNodeForPreemption: fewest PDB violations, lowest highest-priority victim,
+                # lowest sum of priorities, fewest victims.
+                priorities = [podinfo.priority(v.pod) for v in victims]
+                rank = (violations, max(priorities, default=-(1 << 62)), sum(priorities), len(victims))
                 if victims and (best is None or rank < best[0]):
                     best = (rank, name, [v.pod for v in victims])
             finally:

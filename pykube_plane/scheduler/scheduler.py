@@ -14,7 +14,9 @@ import time
 from typing import Any, Mapping
 
 from pykube_plane import _sched
-from pykube_plane.client import ApiError, Conflict, NotFound, SharedInformerFactory
+from pykube_plane.client import (
+    ApiError, Conflict, Forbidden, MethodNotAllowed, NotFound, SharedInformerFactory,
+)
 
 from . import messages, podinfo
 from .config import DEFAULT_SCHEDULER, SchedulerConfig
@@ -51,6 +53,7 @@ class Scheduler:
         self.factory = SharedInformerFactory(client)
         self.tasks: set[asyncio.Task] = set()
         self._loop_task: asyncio.Task | None = None
+        self.pdbs = None
         self.scheduled = 0
         self.nominated: dict[str, tuple] = {}      # preemptors: key -> (node, pod, its PodRecord there)
         # The last FailedScheduling event per pending pod: a repeat bumps its count, as client-go's
@@ -68,6 +71,9 @@ class Scheduler:
     @staticmethod
     def _terminal(pod: Mapping) -> bool:
         return (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed")
+
+    def disruption_budgets(self) -> list[Mapping]:
+        return self.pdbs.indexer.list() if self.pdbs is not None else []
 
     async def on_node(self, node: Mapping) -> None:
         async with self.lock:
@@ -113,6 +119,11 @@ class Scheduler:
                                 on_delete=self.on_node_delete)
         pods.add_event_handler(on_add=self.on_pod, on_update=lambda old, new: self.on_pod(new),
                                on_delete=self.on_pod_delete)
+        try:    # preemption respects PodDisruptionBudgets where the API server serves them
+            await self.client.list("poddisruptionbudgets", limit=1)
+            self.pdbs = self.factory.informer("poddisruptionbudgets")
+        except (NotFound, MethodNotAllowed, Forbidden):
+            self.pdbs = None
         self.factory.start()
         await self.factory.wait_for_sync(timeout=60)
         self._loop_task = asyncio.create_task(self._run())

@@ -163,3 +163,46 @@ profiles:
                            "for scheduling."), message
     finally:
         await scheduler.stop()
+
+
+async def test_disruption_budgets_are_not_served_here_and_the_scheduler_runs_without_them(client):
+    """This API server does not serve policy/v1 PodDisruptionBudgets: the scheduler notices and
+    preempts without them (no informer left retrying a 404)."""
+    scheduler = Scheduler(client)
+    await scheduler.start()
+    try:
+        assert scheduler.pdbs is None and scheduler.disruption_budgets() == []
+    finally:
+        await scheduler.stop()
+
+
+async def test_a_long_kernel_call_leaves_the_event_loop_free(client):
+    """Pods with topology spread on a big cluster are filtered in a worker thread without the
+    GIL: other coroutines run while the kernel does."""
+    scheduler = Scheduler(client)
+    for i in range(600):
+        scheduler.state.set_node({"metadata": {"name": f"n{i}", "labels": {"zone": f"z{i % 7}"}},
+                                  "status": {"allocatable": {"cpu": "4", "memory": "8Gi", "pods": "110"}}})
+    spread = pod("spread", labels={"app": "s"}, topologySpreadConstraints=[
+        {"maxSkew": 1, "topologyKey": "zone", "whenUnsatisfiable": "DoNotSchedule",
+         "labelSelector": {"matchLabels": {"app": "s"}}}])
+    plain = pod("plain")
+    ticks = 0
+
+    async def ticker():
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0)
+    task = asyncio.create_task(ticker())
+    await asyncio.sleep(0)
+    profile = scheduler.profiles["default-scheduler"]
+    try:
+        before = ticks
+        node, _, _, _ = await scheduler.find_node(plain, profile)      # microseconds: inline
+        assert node and ticks == before
+        before = ticks
+        node, _, _, _ = await scheduler.find_node(spread, profile)     # offloaded
+        assert node and ticks > before
+    finally:
+        task.cancel()

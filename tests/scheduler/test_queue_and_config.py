@@ -143,3 +143,24 @@ profiles:
         SchedulerConfig.from_yaml("profiles: [{schedulerName: a}, {schedulerName: a}]")
     with pytest.raises(ConfigError, match="kind must be"):
         SchedulerConfig.from_yaml("kind: Pod")
+
+
+def test_victims_a_disruption_budget_protects_are_told_apart():
+    from pykube_plane.api.labels import selector_from_label_selector
+    from pykube_plane.scheduler.preemption import _split_by_pdb
+    state = ClusterState()
+    state.set_node({"metadata": {"name": "n", "labels": {}},
+                    "status": {"allocatable": {"cpu": "4", "memory": "4Gi", "pods": "10"}}})
+    records = []
+    for name, app, prio in (("a", "db", 5), ("b", "db", 7), ("c", "web", 1), ("d", "db", 1)):
+        p = pod(name, prio)
+        p["metadata"]["labels"] = {"app": app}
+        records.append(state.add_pod(p, "n"))
+    budget = {"metadata": {"namespace": "default"}, "status": {"disruptionsAllowed": 1}}
+    other_ns = {"metadata": {"namespace": "other"}, "status": {"disruptionsAllowed": 0}}
+    pdbs = [(budget, selector_from_label_selector({"matchLabels": {"app": "db"}})),
+            (other_ns, selector_from_label_selector({}))]
+    violating, fine = _split_by_pdb(records, pdbs)
+    # Most important first: "b" uses the one disruption allowed; "a" and "d" would break the budget.
+    assert [r.pod["metadata"]["name"] for r in violating] == ["a", "d"]
+    assert [r.pod["metadata"]["name"] for r in fine] == ["b", "c"]
