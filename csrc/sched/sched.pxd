@@ -73,6 +73,21 @@ cdef class RunResult:
     cdef readonly int32_t best          # position in feasible of the chosen node, -1: none
 
 
+# The arrays the score pass reads, for free functions without the GIL.
+cdef struct TableView:
+    NodeVar *var
+    int32_t *name_ids
+    int64_t *alloc_cpu
+    int64_t *alloc_mem
+    int64_t *req_cpu
+    int64_t *req_mem
+    int64_t *nz_cpu
+    int64_t *nz_mem
+    int32_t *image_nodes
+    int64_t *numbers
+    char *is_number
+
+
 cdef class Interner:
     cdef dict ids
     cdef list strings
@@ -117,8 +132,4 @@ cdef class NodeTable:
                          Domain *anti, int32_t n_anti, Domain *exist, int32_t n_exist,
                          int32_t *feasible, int32_t *n_feasible, uint32_t *reasons,
                          int32_t *untolerated) noexcept nogil
-    cdef void _score(self, Query *q, int32_t n, int32_t n_strings, int32_t *feasible, int32_t m,
-                     int64_t *w, bint most_allocated, Domain *soft, int32_t n_soft, Domain *ipa,
-                     int32_t n_ipa, int64_t *out) noexcept nogil
-    cdef void _score_spread(self, Query *q, int32_t n, int32_t n_strings, int32_t *feasible, int32_t m,
-                            Domain *soft, int32_t n_soft, int64_t *out) noexcept nogil
+    cdef TableView _view(self) noexcept

@@ -9,7 +9,7 @@ from pykube_plane import _sched
 from pykube_plane.client import ApiError
 
 from . import messages, podinfo
-from .state import _selector
+from .state import label_selector
 
 if TYPE_CHECKING:
     from .scheduler import Scheduler
@@ -70,7 +70,7 @@ async def preempt(scheduler: "Scheduler", pod: Mapping, profile, result: Any) ->
     wanted = max(MIN_CANDIDATE_NODES_ABSOLUTE, n * MIN_CANDIDATE_NODES_PERCENTAGE // 100)
     found = 0
     offset = scheduler.rng.randrange(n) if n else 0
-    pdbs = [(pdb, _selector((pdb.get("spec") or {}).get("selector"))) for pdb in scheduler.disruption_budgets()]
+    pdbs = [(pdb, label_selector((pdb.get("spec") or {}).get("selector"))) for pdb in scheduler.disruption_budgets()]
     async with scheduler.lock:
         fits = _FitCheck(scheduler, pod, profile)
         for k in range(n):

@@ -19,7 +19,7 @@ EXACT_OPERATORS = (EQUALS, DOUBLE_EQUALS, IN)
 ALL = object()          # the all-namespaces bucket of ClusterState.by_label
 
 
-def _selector(spec: Any):
+def label_selector(spec: Any):
     try:
         return selector_from_label_selector(spec)
     except SelectorError:
@@ -51,7 +51,7 @@ class AffinityTerm:
     __slots__ = ("selector", "namespaces", "all_namespaces", "key", "signature")
 
     def __init__(self, term: Mapping, owner_namespace: str) -> None:
-        self.selector = _selector(term.get("labelSelector"))
+        self.selector = label_selector(term.get("labelSelector"))
         self.namespaces = set(term.get("namespaces") or ())
         # An empty namespaceSelector means every namespace; a non-empty one is not evaluated
         # (the scheduler does not watch namespaces) and adds nothing beyond `namespaces`.
@@ -267,7 +267,7 @@ class ClusterState:
         hard, soft = [], []
         index_of = self.table.index_of
         for c in constraints:
-            selector = _selector(c.get("labelSelector"))
+            selector = label_selector(c.get("labelSelector"))
             counts = self._zeros()
             for r in self.candidates(selector, (namespace,)):
                 i = index_of(r.node)

@@ -26,11 +26,14 @@ class SchedulerProcess:
                           "--leader-elect-renew-deadline", "3s", "--leader-elect-retry-period", "1s", *extra],
                 stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
 
-    def metrics(self) -> str:
+    def get(self, path: str) -> str:
         import urllib.request
         port = self.port_file.read_text()
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as r:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as r:
             return r.read().decode()
+
+    def metrics(self) -> str:
+        return self.get("/metrics")
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         if self.proc.poll() is None:

@@ -46,6 +46,11 @@ def test_scheduling_behaviour(cluster):
     assert scheduled_to(server, "needs-4") == "big"
     pod = server.kubectl_json("get", "pod", "needs-4")
     assert pod["status"]["qosClass"] == "Burstable"
+    assert any(c["type"] == "PodScheduled" and c["status"] == "True" for c in pod["status"]["conditions"])
+    scheduled = wait_for(lambda: server.kubectl(
+        "get", "events", "--field-selector", "involvedObject.name=needs-4,reason=Scheduled",
+        "-o", "jsonpath={.items[*].message}").stdout, what="the Scheduled event")
+    assert scheduled == "Successfully assigned default/needs-4 to big"
 
     # Too big for everyone: Kubernetes' FailedScheduling text with per-reason counts.
     server.kubectl("apply", "-f", "-", input=pod_manifest("huge", cpu="64"))
@@ -119,6 +124,7 @@ def test_scheduling_behaviour(cluster):
     server.kubectl("uncordon", "cordoned")
     assert scheduled_to(server, "to-cordoned") == "cordoned"
 
+    assert schedulers[0].get("/healthz") == "ok"
     metrics = schedulers[0].metrics()
     assert 'scheduler_schedule_attempts_total{profile="default-scheduler",result="scheduled"}' in metrics
     assert 'scheduler_pending_pods{queue="active"}' in metrics
