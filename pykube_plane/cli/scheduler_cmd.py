@@ -120,6 +120,7 @@ def scheduler(kubeconfig, config, leader_elect, lease_duration, renew_deadline, 
     """Run the scheduler: bind pending pods to nodes."""
     logging.basicConfig(level={"warn": "WARNING"}.get(log_level, log_level.upper()),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from pykube_plane.client import ConfigError as KubeconfigError
     from pykube_plane.scheduler.config import ConfigError
     opts = dict(kubeconfig=kubeconfig, config=config, leader_elect=leader_elect,
                 lease_duration=_duration(lease_duration), renew_deadline=_duration(renew_deadline),
@@ -129,3 +130,7 @@ def scheduler(kubeconfig, config, leader_elect, lease_duration, renew_deadline, 
         asyncio.run(_main(opts))
     except ConfigError as e:
         raise click.ClickException(f"invalid --config: {e}") from None
+    except KubeconfigError as e:
+        raise click.ClickException(f"invalid --kubeconfig: {e}") from None
+    except OSError as e:
+        raise click.ClickException(str(e)) from None

@@ -10,6 +10,7 @@ from pykube_plane.api.quantity import QuantityError, parse_quantity_value
 DEFAULT_MILLI_CPU_REQUEST = 100
 DEFAULT_MEMORY_REQUEST = 200 * 1024 * 1024
 HOSTNAME_LABEL = "kubernetes.io/hostname"
+INT64_MAX = (1 << 63) - 1
 UNSCHEDULABLE_TAINT = "node.kubernetes.io/unschedulable"
 EFFECTS = {"NoSchedule": 1, "PreferNoSchedule": 2, "NoExecute": 3}
 EFFECT_NAMES = {v: k for k, v in EFFECTS.items()}
@@ -23,7 +24,7 @@ def quantity(value: object, milli: bool = False) -> int:
         q = parse_quantity_value(value)
     except (QuantityError, TypeError, ValueError):
         return 0
-    return q.milli_value() if milli else q.value()
+    return max(-INT64_MAX, min(INT64_MAX, q.milli_value() if milli else q.value()))  # the table's int64
 
 
 def _container_requests(container: Mapping, nonzero: bool) -> tuple[int, int, int]:

@@ -159,3 +159,23 @@ def test_failover_between_two_schedulers(cluster):
     wait_for(lambda: holder() not in ("", first), what="the standby takes the lease")
     server.kubectl("apply", "-f", "-", input=pod_manifest("after", nodeSelector={"pool": "failover"}))
     assert scheduled_to(server, "after") == "failover"
+
+
+def test_a_bad_config_is_refused_with_a_message(tmp_path):
+    import subprocess
+    from tests.apiserver.conftest import KPLANE
+    from tests.conftest import ROOT
+    config = tmp_path / "sched.yaml"
+    config.write_text("apiVersion: kubescheduler.config.k8s.io/v1\nkind: KubeSchedulerConfiguration\n"
+                      "profiles:\n- plugins: {score: {enabled: [{name: NoSuchPlugin}]}}\n")
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text("apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n")
+    result = subprocess.run(KPLANE + ["scheduler", "--kubeconfig", str(kubeconfig), "--config", str(config)],
+                            capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert result.returncode == 1
+    assert "invalid --config: unknown plugin 'NoSuchPlugin'" in result.stderr
+    assert "Traceback" not in result.stderr
+    result = subprocess.run(KPLANE + ["scheduler", "--kubeconfig", str(kubeconfig)],
+                            capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert result.returncode == 1 and "invalid --kubeconfig" in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
