@@ -133,8 +133,7 @@ async def preempt(scheduler: "Scheduler", pod: Mapping, profile, result: Any) ->
         vmeta = victim["metadata"]
         try:
             await scheduler.client.delete("pods", vmeta["name"], namespace=vmeta.get("namespace"))
-            await scheduler.record_event(victim, "Normal", "Preempted",
-                                         f"Preempted by pod {meta.get('uid')} on node {node}")
+            scheduler.events.event(victim, "Normal", "Preempted", f"Preempted by pod {meta.get('uid')} on node {node}")
         except ApiError as e:
             log.info("could not preempt %s: %s", podinfo.pod_key(victim), e)
     return None

@@ -6,7 +6,6 @@ PodScheduled condition and a FailedScheduling event with Kubernetes' message."""
 from __future__ import annotations
 
 import asyncio
-import datetime
 import logging
 import random
 import socket
@@ -20,6 +19,7 @@ from pykube_plane.client import (
 
 from . import messages, podinfo
 from .config import DEFAULT_SCHEDULER, SchedulerConfig
+from .events import EventRecorder, now_rfc3339
 from .metrics import SchedulerMetrics
 from .preemption import preempt
 from .queue import SchedulingQueue
@@ -28,10 +28,6 @@ from .state import ClusterState
 log = logging.getLogger("pykube_plane.scheduler")
 THREAD_THRESHOLD_NODES = 500        # below this a kernel call takes well under a millisecond
 FLUSH_INTERVAL = 1.0
-
-
-def now_rfc3339() -> str:
-    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class Scheduler:
@@ -59,6 +55,7 @@ class Scheduler:
         # The last FailedScheduling event per pending pod: a repeat bumps its count, as client-go's
         # event correlator does, instead of adding an event per attempt.
         self.last_failure: dict[str, tuple[str, str, int]] = {}
+        self.events = EventRecorder(client, self.identity)
 
     # ---- informers -----------------------------------------------------------------------------
     def _responsible(self, pod: Mapping) -> bool:
@@ -126,6 +123,7 @@ class Scheduler:
             self.pdbs = None
         self.factory.start()
         await self.factory.wait_for_sync(timeout=60)
+        self.events.start()
         self._loop_task = asyncio.create_task(self._run())
         self._spawn(self._flush_loop())
 
@@ -136,6 +134,7 @@ class Scheduler:
         for task in list(self.tasks):
             task.cancel()
         await asyncio.gather(*([self._loop_task] if self._loop_task else []), *self.tasks, return_exceptions=True)
+        await self.events.stop()
         await self.factory.shutdown()
 
     def _spawn(self, coro) -> asyncio.Task:
@@ -282,8 +281,7 @@ class Scheduler:
                 return
         self.scheduled += 1
         self.metrics.attempt("scheduled", profile, time.perf_counter() - started)
-        self._spawn(self.record_event(pod, "Normal", "Scheduled",
-                                      f"Successfully assigned {key} to {node}"))
+        self.events.event(pod, "Normal", "Scheduled", f"Successfully assigned {key} to {node}")
 
     # ---- what users see ------------------------------------------------------------------------
     async def record_failure(self, pod: Mapping, reason: str, message: str) -> None:
@@ -299,32 +297,9 @@ class Scheduler:
         last = self.last_failure.get(key)
         if last is not None and last[1] == message:
             name, _, count = last
-            try:
-                await self.client.patch("events", name, {"count": count + 1, "lastTimestamp": now_rfc3339()},
-                                        namespace=meta.get("namespace"))
+            if self.events.repeat(meta.get("namespace") or "default", name, count + 1):
                 self.last_failure[key] = (name, message, count + 1)
-                return
-            except ApiError:
-                pass        # gone (expired, deleted): record a new one
-        name = await self.record_event(pod, "Warning", "FailedScheduling", message)
+            return
+        name = self.events.event(pod, "Warning", "FailedScheduling", message)
         if name and key in self.queue.pods:
             self.last_failure[key] = (name, message, 1)
-
-    async def record_event(self, pod: Mapping, type_: str, reason: str, message: str) -> str | None:
-        meta = pod["metadata"]
-        stamp = now_rfc3339()
-        event = {"apiVersion": "v1", "kind": "Event",
-                 "metadata": {"name": f"{meta['name']}.{time.time_ns():x}", "namespace": meta.get("namespace") or "default"},
-                 "involvedObject": {"apiVersion": "v1", "kind": "Pod", "name": meta["name"],
-                                    "namespace": meta.get("namespace"), "uid": meta.get("uid"),
-                                    "resourceVersion": meta.get("resourceVersion")},
-                 "reason": reason, "message": message, "type": type_, "count": 1,
-                 "firstTimestamp": stamp, "lastTimestamp": stamp, "action": "Scheduling",
-                 "source": {"component": "default-scheduler"}, "reportingComponent": "default-scheduler",
-                 "reportingInstance": self.identity}
-        try:
-            await self.client.create(event)
-            return event["metadata"]["name"]
-        except ApiError as e:
-            log.info("could not record event for %s: %s", podinfo.pod_key(pod), e)
-            return None
