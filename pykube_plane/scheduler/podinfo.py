@@ -2,7 +2,7 @@
 affinity, taints, images; plain functions over the API's dicts (no compiled types here)."""
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from typing import Any, Mapping
 
 from pykube_plane.api.quantity import QuantityError, parse_quantity_value
 
@@ -124,6 +124,3 @@ def priority(pod: Pod) -> int:
     value = (pod.get("spec") or {}).get("priority")
     return value if isinstance(value, int) else 0
 
-
-def names(items: Iterable[str]) -> list[str]:
-    return list(items)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any, Mapping
 
-from pykube_plane import _sched
 from pykube_plane.client import ApiError
 
 from . import messages, podinfo

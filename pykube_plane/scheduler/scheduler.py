@@ -12,10 +12,7 @@ import socket
 import time
 from typing import Any, Mapping
 
-from pykube_plane import _sched
-from pykube_plane.client import (
-    ApiError, Conflict, Forbidden, MethodNotAllowed, NotFound, SharedInformerFactory,
-)
+from pykube_plane.client import ApiError, Forbidden, MethodNotAllowed, NotFound, SharedInformerFactory
 
 from . import messages, podinfo
 from .config import DEFAULT_SCHEDULER, SchedulerConfig
@@ -93,7 +90,9 @@ class Scheduler:
                         self.queue.move_all_to_active_or_backoff()
                 else:
                     self.state.add_pod(pod, pod["spec"]["nodeName"])
-        elif self._responsible(pod) and not (pod.get("metadata") or {}).get("deletionTimestamp"):
+        elif (pod.get("metadata") or {}).get("deletionTimestamp") or not self._responsible(pod):
+            self.queue.delete(key)      # going away, or handed to another scheduler
+        else:
             record = self.state.pods.get(key)
             if record is not None and record.assumed:
                 return      # being bound: the informer will show it assigned (or the binding fails)
@@ -269,7 +268,7 @@ class Scheduler:
         async with self.bind_slots:
             try:
                 await self.client.bind(meta["name"], node, namespace=meta.get("namespace"))
-            except (Conflict, NotFound, ApiError) as e:
+            except ApiError as e:
                 async with self.lock:
                     record = self.state.pods.get(key)
                     if record is not None and record.assumed:
