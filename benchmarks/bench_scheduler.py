@@ -124,6 +124,15 @@ async def create_all(client, bodies, concurrency: int = 64) -> None:
     await asyncio.gather(*(worker() for _ in range(concurrency)))
 
 
+async def bounded(fn, items, concurrency: int = 64) -> None:
+    it = iter(items)
+
+    async def worker():
+        for item in it:
+            await fn(item)
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+
+
 async def wait_bound(client, namespace: str, count: int, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while True:
@@ -157,7 +166,7 @@ async def run_workload(name: str, n_nodes: int, n_init: int, init_t, n_measure: 
                 body["status"] = {"allocatable": {"cpu": "4", "memory": "32Gi", "pods": "110"},
                                   "capacity": {"cpu": "4", "memory": "32Gi", "pods": "110"}}
                 await client.update_status(body)
-            await asyncio.gather(*(set_status(i) for i in range(n_nodes)))
+            await bounded(set_status, range(n_nodes))
             for ns in ("init", "measure"):
                 await client.ensure_namespace(ns)
             if pending_first:

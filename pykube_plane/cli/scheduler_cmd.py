@@ -102,8 +102,8 @@ async def _main(opts: dict) -> None:
 @click.option("--kubeconfig", required=True, help="Kubeconfig of the API server to schedule for.")
 @click.option("--config", default=None, help="A KubeSchedulerConfiguration YAML file (profiles, plugins, "
                                              "weights, percentageOfNodesToScore).")
-@click.option("--leader-elect/--no-leader-elect", default=True, show_default=True,
-              help="Take a Lease before scheduling; only the leader schedules.")
+@click.option("--leader-elect", type=click.BOOL, default=True, is_flag=False, flag_value=True, show_default=True,
+              help="Take a Lease before scheduling; only the leader schedules (--leader-elect=false: never).")
 @click.option("--leader-elect-lease-duration", "lease_duration", default="15s", show_default=True)
 @click.option("--leader-elect-renew-deadline", "renew_deadline", default="10s", show_default=True)
 @click.option("--leader-elect-retry-period", "retry_period", default="2s", show_default=True)

@@ -88,7 +88,7 @@ class Scheduler:
                 if self._terminal(pod):
                     if self.state.remove_pod(key) is not None:
                         self.queue.move_all_to_active_or_backoff()
-                else:
+                elif not self.state.confirm(key, pod):
                     self.state.add_pod(pod, pod["spec"]["nodeName"])
         elif (pod.get("metadata") or {}).get("deletionTimestamp") or not self._responsible(pod):
             self.queue.delete(key)      # going away, or handed to another scheduler

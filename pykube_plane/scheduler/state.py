@@ -143,6 +143,20 @@ class ClusterState:
         self.table.add_pod(node, record.requests, record.nonzero, ports)
         return record
 
+    def confirm(self, key: str, pod: Mapping) -> bool:
+        """The API server shows an assumed pod bound where it was assumed, as it was assumed:
+        keep what is counted and just hold the server's object (no re-parse)."""
+        record = self.pods.get(key)
+        if record is None or not record.assumed or record.node != (pod.get("spec") or {}).get("nodeName"):
+            return False
+        old_spec, new_spec = record.pod.get("spec") or {}, pod.get("spec") or {}
+        if ((pod.get("metadata") or {}).get("labels") or {}) != record.labels or any(
+                old_spec.get(f) != new_spec.get(f) for f in ("containers", "initContainers", "overhead", "affinity")):
+            return False
+        record.pod = pod
+        record.assumed = False
+        return True
+
     def remove_pod(self, key: str) -> PodRecord | None:
         record = self.pods.pop(key, None)
         if record is None:
