@@ -23,7 +23,9 @@ from .queue import SchedulingQueue
 from .state import ClusterState
 
 log = logging.getLogger("pykube_plane.scheduler")
-THREAD_THRESHOLD_NODES = 500        # below this a kernel call takes well under a millisecond
+# A kernel call expected to take longer than this runs in a worker thread (it holds no GIL) so
+# the event loop keeps serving; shorter ones run inline, as a thread hop costs more than they do.
+THREAD_THRESHOLD_SECONDS = 0.002
 FLUSH_INTERVAL = 1.0
 
 
@@ -53,6 +55,9 @@ class Scheduler:
         # event correlator does, instead of adding an event per attempt.
         self.last_failure: dict[str, tuple[str, str, int]] = {}
         self.events = EventRecorder(client, self.identity)
+        self.thread_threshold = THREAD_THRESHOLD_SECONDS
+        # Kernel seconds per node, measured, for plain pods and for pods with spread/inter-pod terms.
+        self.kernel_cost = {False: 0.0, True: 0.0}
 
     # ---- informers -----------------------------------------------------------------------------
     def _responsible(self, pod: Mapping) -> bool:
@@ -163,10 +168,20 @@ class Scheduler:
                 self.queue.requeue_backoff(podinfo.pod_key(pod))
             self.metrics.set_pending(self.queue.sizes())
 
-    def _needs_thread(self, query, n: int) -> bool:
-        """Only pods with topology spread or inter-pod terms cost more than a few hundred
-        microseconds in the kernel on big clusters: those run in a worker thread (no GIL)."""
-        return n >= THREAD_THRESHOLD_NODES and bool(query.spread != ((), ()) or query.interpod)
+    async def _run_kernel(self, table, n: int, args: tuple):
+        query = args[0]
+        heavy = query.spread != ((), ()) or bool(query.interpod)
+
+        def timed():
+            started = time.perf_counter()
+            result = table.run(*args)
+            return result, time.perf_counter() - started
+        if self.kernel_cost[heavy] * n > self.thread_threshold:
+            result, seconds = await asyncio.to_thread(timed)
+        else:
+            result, seconds = timed()
+        self.kernel_cost[heavy] = 0.8 * self.kernel_cost[heavy] + 0.2 * seconds / n
+        return result
 
     async def find_node(self, pod: Mapping, profile) -> tuple[str | None, list[str], int, Any]:
         """The chosen node, or None and each filtered node's reasons (Kubernetes' texts)."""
@@ -190,10 +205,7 @@ class Scheduler:
                 query = state.query(pod)
                 args = (query, start, to_find, profile.filters, profile.weights, profile.most_allocated,
                         True, self.rng.getrandbits(63))
-                if self._needs_thread(query, n):
-                    result = await asyncio.to_thread(table.run, *args)
-                else:
-                    result = table.run(*args)
+                result = await self._run_kernel(table, n, args)
             finally:
                 for k, record in reserved:
                     state.remove_pod(k)

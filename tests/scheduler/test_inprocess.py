@@ -177,8 +177,8 @@ async def test_disruption_budgets_are_not_served_here_and_the_scheduler_runs_wit
 
 
 async def test_a_long_kernel_call_leaves_the_event_loop_free(client):
-    """Pods with topology spread on a big cluster are filtered in a worker thread without the
-    GIL: other coroutines run while the kernel does."""
+    """A kernel call expected to take longer than the threshold (from the cost measured per node)
+    runs in a worker thread without the GIL: other coroutines run meanwhile. Short ones run inline."""
     scheduler = Scheduler(client)
     for i in range(600):
         scheduler.state.set_node({"metadata": {"name": f"n{i}", "labels": {"zone": f"z{i % 7}"}},
@@ -186,7 +186,6 @@ async def test_a_long_kernel_call_leaves_the_event_loop_free(client):
     spread = pod("spread", labels={"app": "s"}, topologySpreadConstraints=[
         {"maxSkew": 1, "topologyKey": "zone", "whenUnsatisfiable": "DoNotSchedule",
          "labelSelector": {"matchLabels": {"app": "s"}}}])
-    plain = pod("plain")
     ticks = 0
 
     async def ticker():
@@ -199,10 +198,13 @@ async def test_a_long_kernel_call_leaves_the_event_loop_free(client):
     profile = scheduler.profiles["default-scheduler"]
     try:
         before = ticks
-        node, _, _, _ = await scheduler.find_node(plain, profile)      # microseconds: inline
-        assert node and ticks == before
+        node, _, _, _ = await scheduler.find_node(pod("plain"), profile)    # microseconds: inline
+        assert node and ticks == before and scheduler.kernel_cost[False] > 0
+        node, _, _, _ = await scheduler.find_node(spread, profile)          # first: measured inline
+        assert node and scheduler.kernel_cost[True] > 0
+        scheduler.thread_threshold = 0.0        # as if this cluster made every spread pod slow
         before = ticks
-        node, _, _, _ = await scheduler.find_node(spread, profile)     # offloaded
+        node, _, _, _ = await scheduler.find_node(spread, profile)          # offloaded
         assert node and ticks > before
     finally:
         task.cancel()
