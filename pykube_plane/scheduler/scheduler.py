@@ -168,6 +168,32 @@ class Scheduler:
                 self.queue.requeue_backoff(podinfo.pod_key(pod))
             self.metrics.set_pending(self.queue.sizes())
 
+    def count_nominated(self, pod: Mapping) -> list:
+        """Room made by preemption is kept for its preemptors: nominated pods of at least `pod`'s
+        priority are counted on their nominated nodes (until `uncount`) while `pod` is placed.
+        Only in the node table, unless inter-pod or spread terms make it matter which pods are
+        where."""
+        key, priority = podinfo.pod_key(pod), podinfo.priority(pod)
+        spec = pod.get("spec") or {}
+        pod_terms = bool(spec.get("topologySpreadConstraints")) or podinfo.has_pod_affinity(pod)
+        added = []
+        for k, (_, _, record) in self.nominated.items():
+            if k != key and k not in self.state.pods and record.priority >= priority:
+                full = pod_terms or record.has_affinity
+                if full:
+                    self.state.add_record(record)
+                else:
+                    self.state.table.add_pod(record.node, record.requests, record.nonzero, record.ports)
+                added.append((k, record, full))
+        return added
+
+    def uncount(self, added: list) -> None:
+        for k, record, full in added:
+            if full:
+                self.state.remove_pod(k)
+            else:
+                self.state.table.remove_pod(record.node, record.requests, record.nonzero, record.ports)
+
     async def _run_kernel(self, table, n: int, args: tuple):
         query = args[0]
         heavy = query.spread != ((), ()) or bool(query.interpod)
@@ -191,13 +217,7 @@ class Scheduler:
             n = len(table)
             if n == 0:
                 return None, [], 0, None
-            # Room made by preemption is kept for its preemptors: nominated pods of at least this
-            # pod's priority count on their nominated nodes while this pod is filtered.
-            key, priority = podinfo.pod_key(pod), podinfo.priority(pod)
-            reserved = [(k, record) for k, (node, p, record) in self.nominated.items()
-                        if k != key and podinfo.priority(p) >= priority and k not in state.pods]
-            for k, record in reserved:
-                state.add_record(record)
+            reserved = self.count_nominated(pod)
             python_filters = [self.plugins[name] for name in profile.python_filters]
             to_find = n if python_filters else profile.num_feasible_nodes_to_find(n)
             start = self.next_start % n
@@ -207,8 +227,7 @@ class Scheduler:
                         True, self.rng.getrandbits(63))
                 result = await self._run_kernel(table, n, args)
             finally:
-                for k, record in reserved:
-                    state.remove_pod(k)
+                self.uncount(reserved)
             self.next_start = (start + result.processed) % n
             if not python_filters and not profile.python_scores:
                 if result.best >= 0:

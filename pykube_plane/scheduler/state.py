@@ -29,7 +29,7 @@ def label_selector(spec: Any):
 class PodRecord:
     """A pod counted on a node: what was added to the table, to take the same off again."""
     __slots__ = ("pod", "node", "requests", "nonzero", "ports", "labels", "namespace", "terminating",
-                 "has_affinity", "assumed", "terms")
+                 "has_affinity", "assumed", "terms", "priority")
 
     def __init__(self, pod: Mapping, node: str, ports: list) -> None:
         meta = pod.get("metadata") or {}
@@ -43,6 +43,7 @@ class PodRecord:
         self.terminating = bool(meta.get("deletionTimestamp"))
         self.has_affinity = podinfo.has_pod_affinity(pod)
         self.assumed = False        # counted by the scheduler before the API server confirmed it
+        self.priority = podinfo.priority(pod)
         self.terms = _existing_terms(pod, self.namespace) if self.has_affinity else None
 
 
