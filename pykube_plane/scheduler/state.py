@@ -96,6 +96,10 @@ class ClusterState:
         # Assigned pods' own terms grouped by what they select: signature -> [a term, {pod key:
         # [(kind, weight, topology key)]}]; an incoming pod is matched once per group.
         self.term_groups: dict[tuple, list] = {}
+        # Per group, its per-node sums by (kind, topology key) as the kernel takes them, built on
+        # first use and kept up to date; node indexes move when the node set changes (epoch).
+        self.group_arrays: dict[tuple, tuple[int, dict]] = {}
+        self.node_epoch = 0
 
     # -- nodes ---------------------------------------------------------------------------------
     def set_node(self, node: Mapping) -> None:
@@ -103,6 +107,8 @@ class ClusterState:
         intern = self.intern
         self.nodes[name] = node
         new = self.table.index_of(name) < 0
+        if new:
+            self.node_epoch += 1
         self.table.set_node(
             name, podinfo.node_allocatable(node), bool((node.get("spec") or {}).get("unschedulable")),
             [(intern(k), intern(v)) for k, v in ((node.get("metadata") or {}).get("labels") or {}).items()],
@@ -113,6 +119,7 @@ class ClusterState:
                 self.table.add_pod(name, record.requests, record.nonzero, record.ports)
 
     def remove_node(self, name: str) -> None:
+        self.node_epoch += 1
         self.nodes.pop(name, None)
         self.table.remove_node(name)
 
@@ -137,6 +144,7 @@ class ClusterState:
             for kind, weight, term in self._own_terms(record):
                 group = self.term_groups.setdefault(term.signature, [term, {}])
                 group[1].setdefault(key, []).append((kind, weight, term.key))
+                self._bump_group(term.signature, node, kind, term.key, weight)
         self.by_namespace.setdefault(record.namespace, {})[key] = record
         for k, v in record.labels.items():
             self.by_label.setdefault((record.namespace, k, v), {})[key] = record
@@ -168,18 +176,50 @@ class ClusterState:
             if not on_node:
                 del self.pods_by_node[record.node]
         if self.affinity_pods.pop(key, None) is not None:
-            for _, _, term in self._own_terms(record):
+            for kind, weight, term in self._own_terms(record):
                 group = self.term_groups.get(term.signature)
                 if group is not None:
                     group[1].pop(key, None)
+                    self._bump_group(term.signature, record.node, kind, term.key, -weight)
                     if not group[1]:
                         del self.term_groups[term.signature]
+                        self.group_arrays.pop(term.signature, None)
         self._unindex(self.by_namespace, record.namespace, key)
         for k, v in record.labels.items():
             self._unindex(self.by_label, (record.namespace, k, v), key)
             self._unindex(self.by_label, (ALL, k, v), key)
         self.table.remove_pod(record.node, record.requests, record.nonzero, record.ports)
         return record
+
+    def _bump_group(self, signature: tuple, node: str, kind: str, key: str, weight: int) -> None:
+        cached = self.group_arrays.get(signature)
+        if cached is None or cached[0] != self.node_epoch:
+            return                          # rebuilt on next use
+        i = self.table.index_of(node)
+        if i >= 0:
+            arrays = cached[1]
+            arr = arrays.get((kind, key))
+            if arr is None:
+                arr = arrays[(kind, key)] = self._zeros()
+            arr[i] += weight
+
+    def _group_sums(self, signature: tuple, members: dict) -> dict:
+        cached = self.group_arrays.get(signature)
+        if cached is not None and cached[0] == self.node_epoch:
+            return cached[1]
+        arrays: dict = {}
+        index_of, pods = self.table.index_of, self.pods
+        for pod_key, entries in members.items():
+            i = index_of(pods[pod_key].node)
+            if i < 0:
+                continue
+            for kind, weight, key in entries:
+                arr = arrays.get((kind, key))
+                if arr is None:
+                    arr = arrays[(kind, key)] = self._zeros()
+                arr[i] += weight
+        self.group_arrays[signature] = (self.node_epoch, arrays)
+        return arrays
 
     @staticmethod
     def _own_terms(record: PodRecord):
@@ -331,20 +371,17 @@ class ClusterState:
                 i = index_of(r.node)
                 if i >= 0 and term.matches(r.namespace, r.labels):
                     counts("score", term.key)[i] += weight
-        pods = self.pods
-        for term, members in self.term_groups.values():
-            if not term.matches(namespace, labels):
-                continue
-            for pod_key, entries in members.items():
-                i = index_of(pods[pod_key].node)
-                if i < 0:
-                    continue
-                for kind, weight, key in entries:
-                    counts(kind, key)[i] += weight
+        # Assigned pods' terms that select this pod: their groups' per-node sums go to the kernel
+        # as extra entries (it adds entries that share a topology key).
+        existing: dict[str, list] = {"exist": [], "score": []}
+        for signature, (term, members) in self.term_groups.items():
+            if term.matches(namespace, labels):
+                for (kind, key), arr in self._group_sums(signature, members).items():
+                    existing[kind].append((intern(key), arr))
         return {
             "affinity": [(intern(k), a) for k, a in by_key["affinity"].items()],
             "affinity_self_match": bool(affinity) and all(t.matches(namespace, labels) for t in affinity),
             "anti_affinity": [(intern(t.key), a) for t, a in anti_entries],
-            "existing_anti_affinity": [(intern(k), a) for k, a in by_key["exist"].items()],
-            "score": [(intern(k), a) for k, a in by_key["score"].items()],
+            "existing_anti_affinity": existing["exist"],
+            "score": [(intern(k), a) for k, a in by_key["score"].items()] + existing["score"],
         }

@@ -53,6 +53,20 @@ def build(rng: random.Random):
     return state, ordered, pods_on
 
 
+def churn(rng: random.Random, state: ClusterState, pods_on: dict, names: list, round_: int) -> None:
+    placed = [(node, p) for node, pods in pods_on.items() for p in pods]
+    if placed and rng.random() < 0.5:
+        node, p = rng.choice(placed)
+        state.remove_pod(f"{p['metadata']['namespace']}/{p['metadata']['name']}")
+        pods_on[node].remove(p)
+    else:
+        p = make_pod(rng, f"late{round_}", names)
+        node = rng.choice(names)
+        p["spec"]["nodeName"] = node
+        state.add_pod(p, node)
+        pods_on.setdefault(node, []).append(p)
+
+
 @pytest.mark.parametrize("seed", range(8))
 def test_kernel_matches_reference(seed: int) -> None:
     rng = random.Random(seed)
@@ -61,9 +75,11 @@ def test_kernel_matches_reference(seed: int) -> None:
         state, nodes, pods_on = build(rng)
         if not nodes:
             continue
-        reference = Reference(nodes, pods_on)
         names = [n["metadata"]["name"] for n in nodes]
-        for _ in range(3):
+        for round_ in range(3):
+            if round_:      # pods come and go between queries (cached per-node sums follow)
+                churn(rng, state, pods_on, names, round_)
+            reference = Reference(nodes, pods_on)
             pod = make_pod(rng, "incoming", names)
             start = rng.randrange(len(nodes))
             to_find = rng.randint(1, len(nodes))
