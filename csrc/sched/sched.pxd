@@ -51,6 +51,7 @@ cdef struct Domain:
     int32_t max_skew
     int32_t self_match
     int64_t *per_node
+    int64_t mult            # inter-pod entries: each counted pod weighs this much (default 1)
     int64_t *per_value      # calloc'd, one per interned string
     char *present           # calloc'd: the value was seen on an eligible node
     int64_t min_match

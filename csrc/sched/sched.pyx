@@ -306,8 +306,10 @@ cdef Domain *_domains(object entries, int32_t n, int32_t n_strings, bint with_sk
             out[i].max_skew = entry[1]
             out[i].self_match = entry[2]
             out[i].per_node = _counts_pointer(entry[3], n)
+            out[i].mult = 1
         else:
             out[i].per_node = _counts_pointer(entry[1], n)
+            out[i].mult = entry[2] if len(entry) > 2 else 1
         out[i].per_value = <int64_t *> calloc(n_strings + 1, sizeof(int64_t))
         out[i].present = <char *> calloc(n_strings + 1, 1)
     return out

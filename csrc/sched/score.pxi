@@ -8,7 +8,7 @@ cdef void aggregate(TableView *self, Domain *d, int32_t m, int32_t n, int32_t i)
     for c in range(m):
         val = node_label(&self.var[i], d[c].key)
         if val >= 0:
-            d[c].per_value[val] += d[c].per_node[i]
+            d[c].per_value[val] += d[c].per_node[i] * d[c].mult
             d[c].present[val] = 1
 
 

@@ -325,7 +325,7 @@ cdef class NodeTable:
         for c in range(m):
             val = node_label(&self.var[i], d[c].key)
             if val >= 0:
-                d[c].per_value[val] += d[c].per_node[i]
+                d[c].per_value[val] += d[c].per_node[i] * d[c].mult
                 d[c].present[val] = 1
 
     cdef void _prefilter(self, Query *q, int32_t n, int32_t n_strings, Domain *hard, int32_t n_hard,

@@ -11,6 +11,7 @@ from pykube_plane import _sched
 from pykube_plane.api.labels import DOUBLE_EQUALS, EQUALS, IN, SelectorError, selector_from_label_selector
 
 from . import podinfo
+from .selector_counts import SelectorCounts
 
 OPERATORS = {"In": _sched.OP_IN, "NotIn": _sched.OP_NOT_IN, "Exists": _sched.OP_EXISTS,
              "DoesNotExist": _sched.OP_DOES_NOT_EXIST, "Gt": _sched.OP_GT, "Lt": _sched.OP_LT}
@@ -100,6 +101,7 @@ class ClusterState:
         # first use and kept up to date; node indexes move when the node set changes (epoch).
         self.group_arrays: dict[tuple, tuple[int, dict]] = {}
         self.node_epoch = 0
+        self.counts = SelectorCounts(self, EXACT_OPERATORS, ALL)
 
     # -- nodes ---------------------------------------------------------------------------------
     def set_node(self, node: Mapping) -> None:
@@ -150,6 +152,7 @@ class ClusterState:
             self.by_label.setdefault((record.namespace, k, v), {})[key] = record
             self.by_label.setdefault((ALL, k, v), {})[key] = record
         self.table.add_pod(node, record.requests, record.nonzero, ports)
+        self.counts.on_pod(record, 1)
         return record
 
     def confirm(self, key: str, pod: Mapping) -> bool:
@@ -189,6 +192,7 @@ class ClusterState:
             self._unindex(self.by_label, (record.namespace, k, v), key)
             self._unindex(self.by_label, (ALL, k, v), key)
         self.table.remove_pod(record.node, record.requests, record.nonzero, record.ports)
+        self.counts.on_pod(record, -1)
         return record
 
     def _bump_group(self, signature: tuple, node: str, kind: str, key: str, weight: int) -> None:
@@ -320,14 +324,9 @@ class ClusterState:
         meta = pod.get("metadata") or {}
         namespace, labels = meta.get("namespace") or "", meta.get("labels") or {}
         hard, soft = [], []
-        index_of = self.table.index_of
         for c in constraints:
             selector = label_selector(c.get("labelSelector"))
-            counts = self._zeros()
-            for r in self.candidates(selector, (namespace,)):
-                i = index_of(r.node)
-                if i >= 0 and not r.terminating and r.namespace == namespace and selector.matches(r.labels):
-                    counts[i] += 1
+            counts = self.counts.get(selector, (namespace,), True)
             entry = (self.intern(c.get("topologyKey") or ""), int(c.get("maxSkew") or 1),
                      1 if selector.matches(labels) else 0, counts)
             (hard if c.get("whenUnsatisfiable", "DoNotSchedule") == "DoNotSchedule" else soft).append(entry)
@@ -344,7 +343,7 @@ class ClusterState:
         if not (affinity or anti or preferred or self.term_groups):
             return None
         index_of, intern = self.table.index_of, self.intern
-        by_key: dict[str, dict[str, array]] = {"affinity": {}, "anti": {}, "exist": {}, "score": {}}
+        by_key: dict[str, dict[str, array]] = {"affinity": {}}
 
         def counts(kind: str, key: str) -> array:
             found = by_key[kind].get(key)
@@ -352,25 +351,20 @@ class ClusterState:
                 found = by_key[kind][key] = self._zeros()
             return found
 
-        for t in affinity:      # every term's key is checked, matched by pods or not
-            counts("affinity", t.key)
-        anti_entries = [(term, self._zeros()) for term in anti]
-        if affinity:
+        if len(affinity) == 1:  # the usual case: one term, its counts kept like the others'
+            term = affinity[0]
+            by_key["affinity"][term.key] = self.counts.get(term.selector, term.namespace_filter(), False)
+        elif affinity:          # a pod counts only if it matches every term
+            for t in affinity:  # every term's key is checked, matched by pods or not
+                counts("affinity", t.key)
             for r in self.candidates(affinity[0].selector, affinity[0].namespace_filter()):
                 i = index_of(r.node)
                 if i >= 0 and all(t.matches(r.namespace, r.labels) for t in affinity):
                     for t in affinity:
                         counts("affinity", t.key)[i] += 1
-        for term, arr in anti_entries:
-            for r in self.candidates(term.selector, term.namespace_filter()):
-                i = index_of(r.node)
-                if i >= 0 and term.matches(r.namespace, r.labels):
-                    arr[i] += 1
-        for weight, term in preferred:
-            for r in self.candidates(term.selector, term.namespace_filter()):
-                i = index_of(r.node)
-                if i >= 0 and term.matches(r.namespace, r.labels):
-                    counts("score", term.key)[i] += weight
+        anti_entries = [(term, self.counts.get(term.selector, term.namespace_filter(), False)) for term in anti]
+        preferred_entries = [(intern(term.key), self.counts.get(term.selector, term.namespace_filter(), False), weight)
+                             for weight, term in preferred]
         # Assigned pods' terms that select this pod: their groups' per-node sums go to the kernel
         # as extra entries (it adds entries that share a topology key).
         existing: dict[str, list] = {"exist": [], "score": []}
@@ -383,5 +377,5 @@ class ClusterState:
             "affinity_self_match": bool(affinity) and all(t.matches(namespace, labels) for t in affinity),
             "anti_affinity": [(intern(t.key), a) for t, a in anti_entries],
             "existing_anti_affinity": existing["exist"],
-            "score": [(intern(k), a) for k, a in by_key["score"].items()] + existing["score"],
+            "score": preferred_entries + existing["score"],
         }
