@@ -204,7 +204,7 @@ class ClusterState:
             arrays = cached[1]
             arr = arrays.get((kind, key))
             if arr is None:
-                arr = arrays[(kind, key)] = self._zeros()
+                arr = arrays[(kind, key)] = self.zeros()
             arr[i] += weight
 
     def _group_sums(self, signature: tuple, members: dict) -> dict:
@@ -220,7 +220,7 @@ class ClusterState:
             for kind, weight, key in entries:
                 arr = arrays.get((kind, key))
                 if arr is None:
-                    arr = arrays[(kind, key)] = self._zeros()
+                    arr = arrays[(kind, key)] = self.zeros()
                 arr[i] += weight
         self.group_arrays[signature] = (self.node_epoch, arrays)
         return arrays
@@ -314,7 +314,7 @@ class ClusterState:
             images=[intern(i) for i in images], n_containers=n_containers,
             spread=self._spread(pod), interpod=self._interpod(pod))
 
-    def _zeros(self) -> array:
+    def zeros(self) -> array:
         return array("q", bytes(8 * len(self.table)))
 
     def _spread(self, pod: Mapping):
@@ -348,7 +348,7 @@ class ClusterState:
         def counts(kind: str, key: str) -> array:
             found = by_key[kind].get(key)
             if found is None:
-                found = by_key[kind][key] = self._zeros()
+                found = by_key[kind][key] = self.zeros()
             return found
 
         if len(affinity) == 1:  # the usual case: one term, its counts kept like the others'
