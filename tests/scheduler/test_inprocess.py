@@ -103,6 +103,12 @@ async def test_preemption_evicts_lower_priority(client):
                 return True
         await eventually(low_gone)
         assert await eventually(lambda: node_of(client, "high")) == "n1"
+        high = await client.get("pods", "high", namespace="default")
+        assert high["status"].get("nominatedNodeName") == "n1"
+        preempted = (await client.list("events", namespace="default",
+                                       field_selector="involvedObject.name=low"))["items"]
+        assert [e["message"] for e in preempted if e["reason"] == "Preempted"] == [
+            f"Preempted by pod {high['metadata']['uid']} on node n1"]
         assert (await client.get("pods", "polite", namespace="default"))["spec"].get("nodeName") is None
     finally:
         await scheduler.stop()
