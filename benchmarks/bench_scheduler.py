@@ -283,7 +283,7 @@ def main() -> None:
     args = parser.parse_args()
     kernel = kernel_vs_reference(args.kernel_nodes, args.kernel_pods, args.kernel_queries)
     print("kernel_vs_reference", json.dumps(kernel), flush=True)
-    kernel_plain = kernel_vs_reference(5000, 10000, 20, plain=True)
+    kernel_plain = kernel_vs_reference(5000, 10000, 50, plain=True)
     print("kernel_vs_reference_plain", json.dumps(kernel_plain), flush=True)
     workloads = uvloop.run(run_all(args))
     result = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
