@@ -18,6 +18,7 @@ SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
     "apiserver": ("pykube_plane.cli.apiserver_cmd", "apiserver", "Run the Kubernetes API server."),
     "controller-manager": ("pykube_plane.cli.controller_manager_cmd", "controller_manager",
                            "Run the controller manager (the control loops)."),
+    "scheduler": ("pykube_plane.cli.scheduler_cmd", "scheduler", "Run the scheduler (binds pods to nodes)."),
 }
 
 

@@ -236,7 +236,9 @@ class PodStrategy(Strategy):
                                f"the integer value of priority ({given}) must not be provided in pod spec; "
                                f"priority admission controller computed {value} from the given PriorityClass name")
         spec["priority"] = value
-        if spec.get("preemptionPolicy") is None:
+        # The class's policy wins, as in the Priority admission plugin (defaulting has already
+        # filled in PreemptLowerPriority, so a pod of a "Never" class would otherwise preempt).
+        if policy is not None or spec.get("preemptionPolicy") is None:
             spec["preemptionPolicy"] = policy or "PreemptLowerPriority"
 
     def grace_period(self, obj: dict, requested: int | None) -> int | None:
